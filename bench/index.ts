@@ -1,0 +1,20 @@
+import { type Figure, meetsGoal } from './report';
+
+/** A benchmark scenario: runs, prints its figures, and returns them for the summary. */
+export type Scenario = () => Promise<Figure[]>;
+
+/** Scenarios run one after another, so they never compete for the machine's two cores. */
+const scenarios: { name: string; load: () => Promise<{ run: Scenario }> }[] = [];
+
+const figures: Figure[] = [];
+for (const { name, load } of scenarios) {
+  try {
+    const { run } = await load();
+    figures.push(...(await run()));
+  } catch (error) {
+    console.error(`\n${name} failed: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  }
+}
+const missed = figures.filter((figure) => meetsGoal(figure) === false);
+console.log(`\n${figures.length} figures, ${missed.length} below goal`);
