@@ -13,8 +13,8 @@ export interface WarmingConfig {
   refreshIntervalSeconds: number;
   /** Seconds one run may take; keys not reached by then are skipped and listed. Default 60. */
   warmupTimeoutSeconds: number;
-  /** Seconds one load attempt may take before it counts as failed. Default 10. */
-  loadTimeoutSeconds: number;
+  /** Seconds one load or write attempt may take before it counts as failed (and is retried). Default 10. */
+  attemptTimeoutSeconds: number;
   /** Retry a failed load. Default true. */
   retryOnFailure: boolean;
   /** Retries after the first attempt. Default 3. */
@@ -46,7 +46,7 @@ const SETTINGS: { [Option in keyof WarmingConfig]: { kind: Kind; default: Warmin
   maxWorkers: { kind: { type: 'integer', min: 1, max: 10_000 }, default: 4 },
   refreshIntervalSeconds: { kind: { type: 'integer', min: 1 }, default: 300 },
   warmupTimeoutSeconds: { kind: { type: 'number', min: 0.001, max: 86_400 }, default: 60 },
-  loadTimeoutSeconds: { kind: { type: 'number', min: 0.001, max: 86_400 }, default: 10 },
+  attemptTimeoutSeconds: { kind: { type: 'number', min: 0.001, max: 86_400 }, default: 10 },
   retryOnFailure: { kind: { type: 'boolean' }, default: true },
   maxRetries: { kind: { type: 'integer', min: 0, max: 100 }, default: 3 },
   retryBaseDelayMs: { kind: { type: 'integer', min: 0 }, default: 100 },

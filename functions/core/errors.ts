@@ -34,6 +34,14 @@ export class CancelledError extends CacheWarmersError {
   }
 }
 
+/** A key provider yielded something that cannot be a key. */
+export class InvalidKeyError extends CacheWarmersError {
+  public constructor(message: string) {
+    super(message);
+    this.name = 'InvalidKeyError';
+  }
+}
+
 /** The message of any thrown value, for failure lists and logs. */
 export const describeError = (error: unknown): string => {
   if (error instanceof Error) return error.message || error.name;

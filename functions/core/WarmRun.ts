@@ -1,0 +1,291 @@
+import { setMaxListeners } from 'node:events';
+import { withTimeout } from './abortable';
+import { CancelledError, describeError, TimeoutError } from './errors';
+import { collectWeightedKeys, selectKeysDueForRefresh } from './planKeys';
+import { type RetryOptions, retryWithBackoff } from './retryWithBackoff';
+import type {
+  CacheEntry,
+  CacheStore,
+  KeyCandidate,
+  KeySource,
+  ValueLoader,
+  WarmingProgress,
+  WarmingStats,
+  WriteResult,
+} from './types';
+import type { WarmingConfig } from './WarmingConfig';
+import { WriteBatcher } from './WriteBatcher';
+
+export interface WarmRunOptions {
+  /** Aborting it cancels the run, as `cancel()` does. */
+  signal?: AbortSignal;
+  /** Called each time a load finishes, with the figures so far. */
+  onProgress?: (progress: WarmingProgress) => void;
+  /** TTL-aware refresh: warm only keys that are missing or inside their refresh window. */
+  onlyDueForRefresh?: boolean;
+}
+
+/** Keys asked for remaining TTL per store call while planning a TTL-aware refresh. */
+const TTL_LOOKUP_CHUNK = 1_000;
+
+/**
+ * One warm run: plans the keys, loads them with at most `maxWorkers` loads in flight, writes them, and
+ * accounts for every key exactly once as warmed, failed or skipped. `CacheWarmer` creates these.
+ */
+export class WarmRun<K, V> {
+  readonly #store: CacheStore<K, V>;
+  readonly #loader: ValueLoader<K, V>;
+  readonly #config: WarmingConfig;
+  readonly #options: WarmRunOptions;
+  readonly #startedAt = Date.now();
+  readonly #cancel = new AbortController();
+  /** Aborts at `warmupTimeoutSeconds`: loads in flight stop, and the run ends. */
+  readonly #deadline = new AbortController();
+  /** Aborts on cancel or deadline: nothing new starts, no retry waits. */
+  readonly #stop = AbortSignal.any([this.#cancel.signal, this.#deadline.signal]);
+  readonly #writer: WriteBatcher<K, V>;
+  /** Keys warmed, failed or skipped; a key is settled once. */
+  readonly #settled = new Set<K>();
+  /** Units (one key, or one batch) in the order they are loaded; those before `#nextUnit` have started. */
+  #units: K[][] = [];
+  #nextUnit = 0;
+  readonly #unitsInFlight = new Set<K[]>();
+  #keysPlanned = 0;
+  readonly #failures = new Map<K, string>();
+  readonly #skipped = new Map<K, string>();
+  #keysWarmed = 0;
+  #keysInFlight = 0;
+  #finished = false;
+
+  public constructor(
+    store: CacheStore<K, V>,
+    loader: ValueLoader<K, V>,
+    config: WarmingConfig,
+    options: WarmRunOptions,
+  ) {
+    this.#store = store;
+    this.#loader = loader;
+    this.#config = config;
+    this.#options = options;
+    this.#writer = new WriteBatcher((entries) => this.#writeWithRetries(entries), config.batchSize);
+    // Every load and write in flight listens to these; maxWorkers may well exceed Node's default of 10.
+    setMaxListeners(0, this.#deadline.signal, this.#stop);
+    if (options.signal?.aborted) this.cancel();
+    options.signal?.addEventListener('abort', () => this.cancel(), { once: true });
+  }
+
+  /** Stops starting loads; loads in flight finish and are written; the rest is skipped. */
+  public cancel(): void {
+    this.#cancel.abort(new CancelledError('the run was cancelled'));
+  }
+
+  public progress(): WarmingProgress {
+    const keysDone = this.#keysWarmed + this.#failures.size + this.#skipped.size;
+    const elapsedMs = Date.now() - this.#startedAt;
+    const keysPerSecond = elapsedMs > 0 ? (keysDone * 1000) / elapsedMs : 0;
+    const keysLeft = this.#keysPlanned - keysDone;
+    return {
+      keysPlanned: this.#keysPlanned,
+      keysWarmed: this.#keysWarmed,
+      keysFailed: this.#failures.size,
+      keysSkipped: this.#skipped.size,
+      inFlight: this.#keysInFlight,
+      elapsedMs,
+      keysPerSecond,
+      etaMs: keysPerSecond > 0 ? (keysLeft * 1000) / keysPerSecond : undefined,
+    };
+  }
+
+  /** Plans the keys from `source` and warms them; resolves once every key is accounted for. */
+  public async run(source: () => Promise<KeySource<KeyCandidate<K>>>): Promise<WarmingStats<K>> {
+    const timeoutMs = this.#config.warmupTimeoutSeconds * 1000;
+    const timer = setTimeout(() => {
+      this.#deadline.abort(
+        new TimeoutError(`the run reached warmupTimeoutSeconds (${this.#config.warmupTimeoutSeconds} s)`),
+      );
+    }, timeoutMs);
+    const deadlineReached = new Promise<void>((resolve) => {
+      this.#deadline.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    try {
+      const keys = await withTimeout(
+        () => this.#plan(source),
+        timeoutMs,
+        'planning the run (reading keys from the provider)',
+        this.#deadline.signal,
+      );
+      await Promise.race([this.#loadAll(keys), deadlineReached]);
+      return this.#finish();
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #plan(source: () => Promise<KeySource<KeyCandidate<K>>>): Promise<K[]> {
+    const weighted = await collectWeightedKeys(await source());
+    this.#keysPlanned = weighted.length;
+    const limit = this.#config.maxKeysPerRun;
+    let keys = weighted.map(({ key }) => key);
+    if (limit > 0 && keys.length > limit) {
+      for (const key of keys.slice(limit)) this.#skip(key, `beyond maxKeysPerRun (${limit}) by weight`);
+      keys = keys.slice(0, limit);
+    }
+    if (this.#options.onlyDueForRefresh) keys = await this.#keepKeysDueForRefresh(keys);
+    return keys;
+  }
+
+  async #keepKeysDueForRefresh(keys: K[]): Promise<K[]> {
+    const { ttlSeconds, refreshAheadRatio } = this.#config;
+    const store = this.#store;
+    if (ttlSeconds <= 0 || !store.remainingTtl) return keys;
+    const due: K[] = [];
+    for (let start = 0; start < keys.length; start += TTL_LOOKUP_CHUNK) {
+      const chunk = keys.slice(start, start + TTL_LOOKUP_CHUNK);
+      const remaining = await store.remainingTtl(chunk);
+      const selection = selectKeysDueForRefresh(chunk, remaining, ttlSeconds, refreshAheadRatio);
+      due.push(...selection.due);
+      for (const [key, remainingMs] of selection.fresh) {
+        this.#skip(key, `fresh: ${Math.round(remainingMs / 1000)} s of its TTL left`);
+      }
+    }
+    return due;
+  }
+
+  async #loadAll(keys: K[]): Promise<void> {
+    const { batchSize, maxWorkers } = this.#config;
+    const units = this.#units;
+    if (this.#loader.kind === 'batch') {
+      for (let start = 0; start < keys.length; start += batchSize)
+        units.push(keys.slice(start, start + batchSize));
+    } else {
+      for (const key of keys) units.push([key]);
+    }
+    const work = async (): Promise<void> => {
+      while (this.#nextUnit < units.length && !this.#stop.aborted) {
+        await this.#warmUnit(units[this.#nextUnit++] as K[]);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(maxWorkers, units.length) }, work));
+  }
+
+  async #warmUnit(keys: K[]): Promise<void> {
+    this.#unitsInFlight.add(keys);
+    this.#keysInFlight += keys.length;
+    try {
+      const values = await this.#loadWithRetries(keys).catch((error: unknown) => {
+        for (const key of keys) this.#fail(key, describeError(error));
+        return undefined;
+      });
+      if (!values) return;
+      const entries: CacheEntry<K, V>[] = [];
+      for (const key of keys) {
+        const value = values.get(key);
+        if (value === undefined) this.#skip(key, 'the loader returned no value');
+        else entries.push({ key, value });
+      }
+      if (entries.length === 0) return;
+      const results = await this.#writer.write(entries).catch((error: unknown) => {
+        for (const { key } of entries) this.#fail(key, `write failed: ${describeError(error)}`);
+        return [];
+      });
+      for (const result of results) this.#record(result);
+    } finally {
+      this.#unitsInFlight.delete(keys);
+      this.#keysInFlight -= keys.length;
+      this.#options.onProgress?.(this.progress());
+    }
+  }
+
+  #loadWithRetries(keys: K[]): Promise<Map<K, V>> {
+    const loader = this.#loader;
+    const describe =
+      keys.length === 1 ? `loading ${String(keys[0])}` : `loading a batch of ${keys.length} keys`;
+    return retryWithBackoff(
+      () =>
+        withTimeout(
+          async (signal) => {
+            if (loader.kind === 'batch') return loader.loadMany(keys, signal);
+            const key = keys[0] as K;
+            const value = await loader.loadOne(key, signal);
+            return new Map(value === undefined ? [] : [[key, value]]);
+          },
+          this.#config.attemptTimeoutSeconds * 1000,
+          describe,
+          this.#deadline.signal,
+        ),
+      this.#backoff(this.#stop),
+    );
+  }
+
+  /** Write retries go on after a cancel, so loaded values are not thrown away; only the deadline stops them. */
+  #writeWithRetries(entries: readonly CacheEntry<K, V>[]): Promise<WriteResult<K>[]> {
+    const ttlSeconds = this.#config.ttlSeconds > 0 ? this.#config.ttlSeconds : undefined;
+    return retryWithBackoff(
+      () =>
+        withTimeout(
+          () => this.#store.setMany(entries, { ttlSeconds }),
+          this.#config.attemptTimeoutSeconds * 1000,
+          `writing ${entries.length} entries`,
+          this.#deadline.signal,
+        ),
+      this.#backoff(this.#deadline.signal),
+    );
+  }
+
+  #backoff(signal: AbortSignal): RetryOptions {
+    const { retryOnFailure, maxRetries, retryBaseDelayMs, retryMaxDelayMs } = this.#config;
+    return {
+      maxRetries: retryOnFailure ? maxRetries : 0,
+      baseDelayMs: retryBaseDelayMs,
+      maxDelayMs: retryMaxDelayMs,
+      signal,
+    };
+  }
+
+  #record(result: WriteResult<K>): void {
+    if (result.status === 'written') {
+      if (this.#settle(result.key)) this.#keysWarmed++;
+    } else if (result.status === 'skipped') this.#skip(result.key, result.reason);
+    else this.#fail(result.key, result.reason);
+  }
+
+  #fail(key: K, reason: string): void {
+    if (this.#settle(key)) this.#failures.set(key, reason);
+  }
+
+  #skip(key: K, reason: string): void {
+    if (this.#settle(key)) this.#skipped.set(key, reason);
+  }
+
+  /** Marks a key settled; false when it already was, or the run has already reported. */
+  #settle(key: K): boolean {
+    if (this.#finished || this.#settled.has(key)) return false;
+    this.#settled.add(key);
+    return true;
+  }
+
+  #finish(): WarmingStats<K> {
+    const timedOut = this.#deadline.signal.aborted;
+    const cancelled = this.#cancel.signal.aborted && !timedOut;
+    const timeout = `warmupTimeoutSeconds (${this.#config.warmupTimeoutSeconds} s)`;
+    for (const unit of this.#unitsInFlight) {
+      for (const key of unit) this.#fail(key, `not finished before the run reached ${timeout}`);
+    }
+    const reason = cancelled ? 'the run was cancelled before it was loaded' : `not reached before ${timeout}`;
+    for (const unit of this.#units.slice(this.#nextUnit)) {
+      for (const key of unit) this.#skip(key, reason);
+    }
+    this.#finished = true;
+    const attempted = this.#keysWarmed + this.#failures.size;
+    return {
+      keysWarmed: this.#keysWarmed,
+      keysFailed: this.#failures.size,
+      keysSkipped: this.#skipped.size,
+      successRate: attempted === 0 ? 1 : this.#keysWarmed / attempted,
+      durationMs: Date.now() - this.#startedAt,
+      failures: this.#failures,
+      skipped: this.#skipped,
+      cancelled,
+    };
+  }
+}

@@ -1,0 +1,39 @@
+export { sleep, withTimeout } from './abortable';
+export { CacheWarmer, type SchedulerStatus, type WarmingRun } from './CacheWarmer';
+export { ENV_PREFIX, WARMING_STRATEGIES, WarmingStrategy } from './constants';
+export {
+  CacheWarmersError,
+  CancelledError,
+  ConfigurationError,
+  describeError,
+  InvalidKeyError,
+  TimeoutError,
+} from './errors';
+export { CallableKeyProvider, StaticKeyProvider } from './KeyProvider';
+export { MemoryStore, type MemoryStoreOptions } from './MemoryStore';
+export { collectWeightedKeys, selectKeysDueForRefresh } from './planKeys';
+export { type BackoffOptions, backoffDelayMs, type RetryOptions, retryWithBackoff } from './retryWithBackoff';
+export type {
+  CacheEntry,
+  CacheStore,
+  KeyCandidate,
+  KeyProvider,
+  KeySource,
+  ValueLoader,
+  WarmingProgress,
+  WarmingStats,
+  WeightedKey,
+  WriteMode,
+  WriteOptions,
+  WriteResult,
+} from './types';
+export { BatchValueLoader, CallableValueLoader } from './ValueLoader';
+export {
+  defaultWarmingConfig,
+  describeWarmingSettings,
+  environmentVariableFor,
+  loadWarmingConfig,
+  resolveWarmingConfig,
+  type WarmingConfig,
+} from './WarmingConfig';
+export type { WarmRunOptions } from './WarmRun';
