@@ -64,7 +64,8 @@ export const selectKeysDueForRefresh = <K>(
   ttlSeconds: number,
   refreshAheadRatio: number,
 ): { due: K[]; fresh: Map<K, number> } => {
-  const refreshWindowMs = (1 - refreshAheadRatio) * ttlSeconds * 1000;
+  // Whole milliseconds: (1 - 0.8) * 300_000 is 59_999.999… in floating point.
+  const refreshWindowMs = Math.round((1 - refreshAheadRatio) * ttlSeconds * 1000);
   const due: K[] = [];
   const fresh = new Map<K, number>();
   for (const key of keys) {
