@@ -1,0 +1,113 @@
+import { z } from 'zod';
+import { CacheWarmersError, InvalidKeyError } from '../core';
+
+/** Longest key accepted, in UTF-8 bytes: longer "keys" are almost always a value passed by mistake. */
+export const MAX_KEY_BYTES = 1_024;
+
+/** SQS's default (and most common) queue limit for one message, and for one SendMessageBatch in total. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 262_144;
+
+const keySchema = z
+  .string()
+  .min(1, 'a key must not be empty')
+  .refine((key) => Buffer.byteLength(key) <= MAX_KEY_BYTES, `a key must be at most ${MAX_KEY_BYTES} bytes`);
+
+/**
+ * The body of one warm-queue message: the keys of one run a consumer loads together.
+ * `id` is unique per message body (a re-enqueued remainder gets a new one), so progress is counted
+ * once however often SQS delivers it; `attempt` counts the deliveries its keys have already failed.
+ */
+export const warmMessageSchema = z
+  .object({
+    v: z.literal(1),
+    runId: z.string().min(1),
+    id: z.string().min(1),
+    keys: z.array(keySchema).min(1),
+    attempt: z.number().int().min(0),
+    /** The last error of each key, carried by a re-enqueued remainder so the DLQ gets it at the end. */
+    errors: z.record(z.string(), z.string()).optional(),
+  })
+  .strict();
+
+export type WarmMessage = z.infer<typeof warmMessageSchema>;
+
+/** A queue message body that is not a warm message. */
+export class MalformedMessageError extends CacheWarmersError {
+  public constructor(message: string) {
+    super(message);
+    this.name = 'MalformedMessageError';
+  }
+}
+
+/** Describes zod issues as `path: problem; …`, the way every payload error of the project reads. */
+export const describeIssues = (error: z.ZodError): string =>
+  error.issues
+    .map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
+    .join('; ');
+
+/** Parses a queue message body. @throws MalformedMessageError saying what is wrong. */
+export const parseWarmMessage = (body: string): WarmMessage => {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    throw new MalformedMessageError(`message body is not JSON: ${body.slice(0, 80)}`);
+  }
+  const parsed = warmMessageSchema.safeParse(json);
+  if (!parsed.success)
+    throw new MalformedMessageError(`message body is not a warm message: ${describeIssues(parsed.error)}`);
+  return parsed.data;
+};
+
+/** Checks keys before they are queued. @throws InvalidKeyError naming the first bad key and why. */
+export const validateKeys = (keys: readonly unknown[]): string[] => {
+  keys.forEach((key, index) => {
+    const parsed = keySchema.safeParse(key);
+    if (!parsed.success) {
+      const shown =
+        typeof key === 'string' ? `"${key.slice(0, 40)}${key.length > 40 ? '…' : ''}"` : String(key);
+      throw new InvalidKeyError(`key ${index} (${shown}): ${describeIssues(parsed.error)}`);
+    }
+  });
+  return keys as string[];
+};
+
+const byteLength = (text: string): number => Buffer.byteLength(text);
+
+/**
+ * Packs keys, in order, into as few messages as the limits allow: at most `maxKeysPerMessage` keys
+ * and `maxMessageBytes` bytes each. Message ids are `<runId>/<n>`.
+ */
+export const packKeysIntoMessages = (
+  runId: string,
+  keys: readonly string[],
+  limits: { maxKeysPerMessage: number; maxMessageBytes: number },
+): WarmMessage[] => {
+  const envelopeBytes = byteLength(
+    JSON.stringify({ v: 1, runId, id: `${runId}/${keys.length}`, keys: [], attempt: 0 }),
+  );
+  const messages: WarmMessage[] = [];
+  let current: string[] = [];
+  let currentBytes = envelopeBytes;
+  const close = () => {
+    if (current.length === 0) return;
+    messages.push({ v: 1, runId, id: `${runId}/${messages.length}`, keys: current, attempt: 0 });
+    current = [];
+    currentBytes = envelopeBytes;
+  };
+  for (const key of keys) {
+    // A JSON-encoded key plus the comma that separates it from the next.
+    const keyBytes = byteLength(JSON.stringify(key)) + 1;
+    if (envelopeBytes + keyBytes > limits.maxMessageBytes) {
+      throw new InvalidKeyError(
+        `key "${key.slice(0, 40)}…" does not fit in a ${limits.maxMessageBytes}-byte message`,
+      );
+    }
+    if (current.length >= limits.maxKeysPerMessage || currentBytes + keyBytes > limits.maxMessageBytes)
+      close();
+    current.push(key);
+    currentBytes += keyBytes;
+  }
+  close();
+  return messages;
+};
