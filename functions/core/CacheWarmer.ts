@@ -10,7 +10,7 @@ import type {
   WarmingStats,
 } from './types';
 import { resolveWarmingConfig, type WarmingConfig } from './WarmingConfig';
-import { WarmRun, type WarmRunOptions } from './WarmRun';
+import { WarmRun, type WarmRunOptions, type WriteSettings } from './WarmRun';
 
 /** A run started by `warmAsync`. */
 export interface WarmingRun<K> {
@@ -51,6 +51,7 @@ export class CacheWarmer<K, V> {
   public readonly cache: CacheStore<K, V>;
   readonly #keyProvider: KeyProvider<K>;
   readonly #valueLoader: ValueLoader<K, V>;
+  readonly #writeSettings: WriteSettings<V>;
   #timer: NodeJS.Timeout | undefined;
   #scheduledRun: WarmingRun<K> | undefined;
   #schedulerStatus: SchedulerStatus<K> = { running: false, runs: 0, skippedTicks: 0 };
@@ -58,6 +59,7 @@ export class CacheWarmer<K, V> {
   /**
    * @param cache where values are written: any `CacheStore`, or a plain `Map` (wrapped in a `MemoryStore`).
    * @param config overrides of `defaultWarmingConfig()`.
+   * @param writeSettings `versionOf` makes writes version-aware (`ifNewer`).
    * @throws ConfigurationError naming the option that is wrong.
    */
   public constructor(
@@ -65,11 +67,13 @@ export class CacheWarmer<K, V> {
     keyProvider: KeyProvider<K>,
     valueLoader: ValueLoader<K, V>,
     config: Partial<WarmingConfig> = {},
+    writeSettings: WriteSettings<V> = {},
   ) {
     this.config = resolveWarmingConfig(config);
     this.cache = cache instanceof Map ? new MemoryStore({ values: cache }) : cache;
     this.#keyProvider = keyProvider;
     this.#valueLoader = valueLoader;
+    this.#writeSettings = writeSettings;
   }
 
   /** Warms `keys`, or the provider's keys when none are given. */
@@ -79,7 +83,7 @@ export class CacheWarmer<K, V> {
 
   /** Starts a warm and returns at once with a handle to follow or cancel it. */
   public warmAsync(keys?: Iterable<KeyCandidate<K>>, options: WarmRunOptions = {}): WarmingRun<K> {
-    const run = new WarmRun(this.cache, this.#valueLoader, this.config, options);
+    const run = new WarmRun(this.cache, this.#valueLoader, this.config, options, this.#writeSettings);
     const source = keys ? async () => keys : () => this.#keyProvider.getKeys();
     return { result: run.run(source), progress: () => run.progress(), cancel: () => run.cancel() };
   }

@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { withTimeout } from './abortable';
 import { CancelledError, describeError, TimeoutError } from './errors';
-import { collectWeightedKeys, selectKeysDueForRefresh } from './planKeys';
+import { collectWeightedKeys, findKeysDueForRefresh } from './planKeys';
 import { type RetryOptions, retryWithBackoff } from './retryWithBackoff';
 import type {
   CacheEntry,
@@ -25,8 +25,14 @@ export interface WarmRunOptions {
   onlyDueForRefresh?: boolean;
 }
 
-/** Keys asked for remaining TTL per store call while planning a TTL-aware refresh. */
-const TTL_LOOKUP_CHUNK = 1_000;
+/** How values are written, fixed per warmer. */
+export interface WriteSettings<V> {
+  /**
+   * The version a value carries. When given, writes use `ifNewer`: a value never replaces a newer
+   * version already cached (a redelivered or late load cannot roll the cache back).
+   */
+  versionOf?: (value: V) => number | undefined;
+}
 
 /**
  * One warm run: plans the keys, loads them with at most `maxWorkers` loads in flight, writes them, and
@@ -37,6 +43,7 @@ export class WarmRun<K, V> {
   readonly #loader: ValueLoader<K, V>;
   readonly #config: WarmingConfig;
   readonly #options: WarmRunOptions;
+  readonly #versionOf: ((value: V) => number | undefined) | undefined;
   readonly #startedAt = Date.now();
   readonly #cancel = new AbortController();
   /** Aborts at `warmupTimeoutSeconds`: loads in flight stop, and the run ends. */
@@ -62,8 +69,10 @@ export class WarmRun<K, V> {
     loader: ValueLoader<K, V>,
     config: WarmingConfig,
     options: WarmRunOptions,
+    writeSettings: WriteSettings<V> = {},
   ) {
     this.#store = store;
+    this.#versionOf = writeSettings.versionOf;
     this.#loader = loader;
     this.#config = config;
     this.#options = options;
@@ -136,18 +145,10 @@ export class WarmRun<K, V> {
 
   async #keepKeysDueForRefresh(keys: K[]): Promise<K[]> {
     const { ttlSeconds, refreshAheadRatio } = this.#config;
-    const store = this.#store;
-    if (ttlSeconds <= 0 || !store.remainingTtl) return keys;
-    const due: K[] = [];
-    for (let start = 0; start < keys.length; start += TTL_LOOKUP_CHUNK) {
-      const chunk = keys.slice(start, start + TTL_LOOKUP_CHUNK);
-      const remaining = await store.remainingTtl(chunk);
-      const selection = selectKeysDueForRefresh(chunk, remaining, ttlSeconds, refreshAheadRatio);
-      due.push(...selection.due);
-      for (const [key, remainingMs] of selection.fresh) {
-        this.#skip(key, `fresh: ${Math.round(remainingMs / 1000)} s of its TTL left`);
-      }
-    }
+    if (ttlSeconds <= 0) return keys;
+    const { due, fresh } = await findKeysDueForRefresh(this.#store, keys, ttlSeconds, refreshAheadRatio);
+    for (const [key, remainingMs] of fresh)
+      this.#skip(key, `fresh: ${Math.round(remainingMs / 1000)} s of its TTL left`);
     return due;
   }
 
@@ -181,7 +182,7 @@ export class WarmRun<K, V> {
       for (const key of keys) {
         const value = values.get(key);
         if (value === undefined) this.#skip(key, 'the loader returned no value');
-        else entries.push({ key, value });
+        else entries.push({ key, value, version: this.#versionOf?.(value) });
       }
       if (entries.length === 0) return;
       const results = await this.#writer.write(entries).catch((error: unknown) => {
@@ -220,10 +221,11 @@ export class WarmRun<K, V> {
   /** Write retries go on after a cancel, so loaded values are not thrown away; only the deadline stops them. */
   #writeWithRetries(entries: readonly CacheEntry<K, V>[]): Promise<WriteResult<K>[]> {
     const ttlSeconds = this.#config.ttlSeconds > 0 ? this.#config.ttlSeconds : undefined;
+    const mode = this.#versionOf ? 'ifNewer' : 'overwrite';
     return retryWithBackoff(
       () =>
         withTimeout(
-          () => this.#store.setMany(entries, { ttlSeconds }),
+          () => this.#store.setMany(entries, { ttlSeconds, mode }),
           this.#config.attemptTimeoutSeconds * 1000,
           `writing ${entries.length} entries`,
           this.#deadline.signal,

@@ -11,7 +11,7 @@ export {
 } from './errors';
 export { CallableKeyProvider, StaticKeyProvider } from './KeyProvider';
 export { MemoryStore, type MemoryStoreOptions } from './MemoryStore';
-export { collectWeightedKeys, selectKeysDueForRefresh } from './planKeys';
+export { collectWeightedKeys, findKeysDueForRefresh, selectKeysDueForRefresh } from './planKeys';
 export { type BackoffOptions, backoffDelayMs, type RetryOptions, retryWithBackoff } from './retryWithBackoff';
 export type {
   CacheEntry,
@@ -36,4 +36,4 @@ export {
   resolveWarmingConfig,
   type WarmingConfig,
 } from './WarmingConfig';
-export type { WarmRunOptions } from './WarmRun';
+export type { WarmRunOptions, WriteSettings } from './WarmRun';

@@ -1,5 +1,5 @@
 import { InvalidKeyError } from './errors';
-import type { KeyCandidate, KeySource, WeightedKey } from './types';
+import type { CacheStore, KeyCandidate, KeySource, WeightedKey } from './types';
 
 const isWeightedKey = <K>(candidate: KeyCandidate<K>): candidate is WeightedKey<K> =>
   typeof candidate === 'object' &&
@@ -72,6 +72,37 @@ export const selectKeysDueForRefresh = <K>(
     const remaining = remainingTtlMs.get(key);
     if (remaining === undefined || remaining <= refreshWindowMs) due.push(key);
     else fresh.set(key, remaining);
+  }
+  return { due, fresh };
+};
+
+/** Keys asked for their remaining TTL per store call. */
+const TTL_LOOKUP_CHUNK = 1_000;
+
+/**
+ * Asks `store` for the remaining TTL of `keys` (in chunks, one store call each) and splits them into
+ * those due for refresh and those still fresh, as `selectKeysDueForRefresh` decides. A store that
+ * cannot tell remaining TTLs makes every key due.
+ */
+export const findKeysDueForRefresh = async <K>(
+  store: Pick<CacheStore<K, unknown>, 'remainingTtl'>,
+  keys: readonly K[],
+  ttlSeconds: number,
+  refreshAheadRatio: number,
+): Promise<{ due: K[]; fresh: Map<K, number> }> => {
+  if (!store.remainingTtl) return { due: [...keys], fresh: new Map() };
+  const due: K[] = [];
+  const fresh = new Map<K, number>();
+  for (let start = 0; start < keys.length; start += TTL_LOOKUP_CHUNK) {
+    const chunk = keys.slice(start, start + TTL_LOOKUP_CHUNK);
+    const selection = selectKeysDueForRefresh(
+      chunk,
+      await store.remainingTtl(chunk),
+      ttlSeconds,
+      refreshAheadRatio,
+    );
+    due.push(...selection.due);
+    for (const [key, remainingMs] of selection.fresh) fresh.set(key, remainingMs);
   }
   return { due, fresh };
 };

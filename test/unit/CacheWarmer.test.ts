@@ -322,6 +322,24 @@ describe('CacheWarmer.warm', () => {
     expect(remaining).toBeLessThanOrEqual(60_000);
   });
 
+  it('with versionOf, never replaces a newer cached version', async () => {
+    const store = new MemoryStore<string, { version: number; name: string }>();
+    await store.set('k', { version: 6, name: 'newer' }, { version: 6 });
+    const warmer = new CacheWarmer(
+      store,
+      new StaticKeyProvider(['k', 'fresh']),
+      new CallableValueLoader((key: string) => ({ version: 5, name: `older ${key}` })),
+      {},
+      { versionOf: (value) => value.version },
+    );
+
+    const stats = await warmer.warm();
+
+    expect(await store.get('k')).toEqual({ version: 6, name: 'newer' });
+    expect(stats.skipped.get('k')).toBe('cached version 6 is not older than 5');
+    expect(await store.get('fresh')).toEqual({ version: 5, name: 'older fresh' });
+  });
+
   it('rejects a provider key that is undefined or null before loading anything', async () => {
     const { probe, loader } = concurrencyProbe(loadedValue);
     const warmer = new CacheWarmer(
