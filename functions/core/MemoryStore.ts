@@ -1,4 +1,4 @@
-import type { CacheEntry, CacheStore, WriteMode, WriteOptions, WriteResult } from './types';
+import type { CacheEntry, CacheStore, LeaseStore, WriteMode, WriteOptions, WriteResult } from './types';
 
 export interface MemoryStoreOptions<K, V> {
   /** Time to live of entries written without one; 0 or undefined for no expiry. */
@@ -18,13 +18,14 @@ export interface MemoryStoreOptions<K, V> {
  * const store = new MemoryStore<string, User>({ ttlSeconds: 300 });
  * await store.setMany([{ key: 'user:1', value: user }]);
  */
-export class MemoryStore<K, V> implements CacheStore<K, V> {
+export class MemoryStore<K, V> implements CacheStore<K, V>, LeaseStore<K> {
   readonly #values: Map<K, V>;
   /** Epoch milliseconds after which an entry is gone, for entries that expire. */
   readonly #expiresAt = new Map<K, number>();
   /** Versions of entries written with one, for `ifNewer`. */
   readonly #versions = new Map<K, number>();
   readonly #defaultTtlSeconds: number;
+  readonly #leases = new Map<K, { owner: string; expiresAt: number }>();
 
   public constructor(options: MemoryStoreOptions<K, V> = {}) {
     this.#values = options.values ?? new Map();
@@ -81,6 +82,24 @@ export class MemoryStore<K, V> implements CacheStore<K, V> {
         return [key, expiresAt === undefined ? Number.POSITIVE_INFINITY : expiresAt - now];
       }),
     );
+  }
+
+  public async acquireLeases(keys: readonly K[], owner: string, ttlMs: number): Promise<Set<K>> {
+    const now = Date.now();
+    const leased = new Set<K>();
+    for (const key of keys) {
+      const lease = this.#leases.get(key);
+      if (lease && lease.owner !== owner && lease.expiresAt > now) continue;
+      this.#leases.set(key, { owner, expiresAt: now + ttlMs });
+      leased.add(key);
+    }
+    return leased;
+  }
+
+  public async releaseLeases(keys: readonly K[], owner: string): Promise<void> {
+    for (const key of keys) {
+      if (this.#leases.get(key)?.owner === owner) this.#leases.delete(key);
+    }
   }
 
   /** True when the key holds an unexpired value; drops it when it expired. */

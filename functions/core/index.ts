@@ -19,6 +19,7 @@ export type {
   KeyCandidate,
   KeyProvider,
   KeySource,
+  LeaseStore,
   ValueLoader,
   WarmingProgress,
   WarmingStats,

@@ -67,6 +67,17 @@ export interface CacheStore<K, V> {
   close?(): Promise<void>;
 }
 
+/**
+ * A cache that hands out short per-key leases, so two loaders (two consumers, or a scheduled and an
+ * on-demand run) never load the same key at once. A lease expires on its own after `ttlMs`.
+ */
+export interface LeaseStore<K> {
+  /** Leases each key not leased by another owner; resolves with the keys now leased to `owner`. */
+  acquireLeases(keys: readonly K[], owner: string, ttlMs: number): Promise<Set<K>>;
+  /** Gives back the leases `owner` holds on `keys`; leases held by others are left alone. */
+  releaseLeases(keys: readonly K[], owner: string): Promise<void>;
+}
+
 /** Figures of one warm run. `keysWarmed + keysFailed + keysSkipped` is the number of distinct keys. */
 export interface WarmingStats<K> {
   keysWarmed: number;

@@ -102,3 +102,19 @@ describe('MemoryStore', () => {
     expect(await store.get('k')).toBeUndefined();
   });
 });
+
+describe('MemoryStore leases', () => {
+  it('leases a key to one owner at a time until it is released or expires', async () => {
+    useFakeClock();
+    const store = new MemoryStore<string, string>();
+
+    expect(await store.acquireLeases(['a', 'b'], 'consumer-1', 1_000)).toEqual(new Set(['a', 'b']));
+    expect(await store.acquireLeases(['b', 'c'], 'consumer-2', 1_000)).toEqual(new Set(['c']));
+
+    await store.releaseLeases(['b', 'c'], 'consumer-1');
+    expect(await store.acquireLeases(['b'], 'consumer-2', 1_000)).toEqual(new Set(['b']));
+
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(await store.acquireLeases(['a'], 'consumer-3', 1_000)).toEqual(new Set(['a']));
+  });
+});
