@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { ConfigurationError, ENV_PREFIX } from '../core';
+
+const tableName = z
+  .string()
+  .regex(/^[a-zA-Z0-9_.-]{3,255}$/, 'expected a DynamoDB table name (3–255 of a-z A-Z 0-9 _ . -)');
+const url = z.url({ message: 'expected a URL' });
+const positiveInteger = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\s*\d+\s*$/, `expected a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .min(min, `expected a whole number from ${min} to ${max}`)
+        .max(max, `expected a whole number from ${min} to ${max}`),
+    );
+
+/**
+ * The resource variables the CDK construct (and the local runtime) set on the functions, beside the
+ * `WarmingConfig` options. Every name starts with `CODOMYRMEX_WARMING_`.
+ */
+const RESOURCES = {
+  warmQueueUrl: { variable: 'WARM_QUEUE_URL', schema: url },
+  warmDlqUrl: { variable: 'WARM_DLQ_URL', schema: url },
+  accessDlqUrl: { variable: 'ACCESS_DLQ_URL', schema: url },
+  runsTable: { variable: 'RUNS_TABLE', schema: tableName },
+  trackerTable: { variable: 'TRACKER_TABLE', schema: tableName },
+  /** The warm queue's MaximumMessageSize. */
+  maxMessageBytes: { variable: 'MAX_MESSAGE_BYTES', schema: positiveInteger(1_024, 1_048_576) },
+  /** Messages the consumer's event source mapping hands one invocation. */
+  consumerBatchSize: { variable: 'CONSUMER_BATCH_SIZE', schema: positiveInteger(1, 10_000) },
+  /** Field of a loaded value that holds its version; when set, writes never replace a newer version. */
+  versionField: {
+    variable: 'VERSION_FIELD',
+    schema: z.string().regex(/^[A-Za-z_$][\w$]*$/, 'expected a field name'),
+  },
+} as const;
+
+type Resources = { [Name in keyof typeof RESOURCES]: z.output<(typeof RESOURCES)[Name]['schema']> };
+export type ResourceName = keyof Resources;
+
+/** `warmQueueUrl` → `CODOMYRMEX_WARMING_WARM_QUEUE_URL`. */
+export const resourceVariable = (name: ResourceName): string => ENV_PREFIX + RESOURCES[name].variable;
+
+/**
+ * Reads the resource variables a function needs (`required`) and may use (`optional`), once, at
+ * cold start. @throws ConfigurationError naming the variable that is missing or malformed.
+ *
+ * @example
+ * const { warmQueueUrl, runsTable } = readResources(process.env, ['warmQueueUrl', 'runsTable']);
+ */
+export const readResources = <Required extends ResourceName, Optional extends ResourceName = never>(
+  env: Record<string, string | undefined>,
+  required: readonly Required[],
+  optional: readonly Optional[] = [],
+): Pick<Resources, Required> & Partial<Pick<Resources, Optional>> => {
+  const resources: Partial<Resources> = {};
+  for (const name of [...required, ...optional]) {
+    const variable = resourceVariable(name);
+    const text = env[variable];
+    if (text === undefined || text.trim() === '') {
+      if ((required as readonly ResourceName[]).includes(name))
+        throw new ConfigurationError(variable, 'is required but not set');
+      continue;
+    }
+    const parsed = RESOURCES[name].schema.safeParse(text.trim());
+    if (!parsed.success) {
+      throw new ConfigurationError(
+        variable,
+        `${parsed.error.issues[0]?.message ?? 'is malformed'}, got ${JSON.stringify(text)}`,
+      );
+    }
+    Object.assign(resources, { [name]: parsed.data });
+  }
+  return resources as Pick<Resources, Required> & Partial<Pick<Resources, Optional>>;
+};
