@@ -27,6 +27,14 @@ export interface SqsSenderOptions {
   retry?: BackoffOptions;
 }
 
+/** The size SQS counts against its limits: the body plus each attribute's name, data type and value. */
+const messageBytes = (message: OutgoingMessage): number =>
+  Object.entries(message.attributes ?? {}).reduce(
+    (bytes, [name, value]) =>
+      bytes + Buffer.byteLength(name) + Buffer.byteLength('String') + Buffer.byteLength(value),
+    Buffer.byteLength(message.body),
+  );
+
 /** Messages SQS did not accept after every retry; nothing is dropped silently. */
 export class UnsentMessagesError extends CacheWarmersError {
   public readonly unsent: { message: OutgoingMessage; reason: string }[];
@@ -77,7 +85,7 @@ export class SqsSender {
     let batch: OutgoingMessage[] = [];
     let batchBytes = 0;
     for (const message of messages) {
-      const bytes = Buffer.byteLength(message.body);
+      const bytes = messageBytes(message);
       if (
         batch.length === MAX_BATCH_ENTRIES ||
         (batch.length > 0 && batchBytes + bytes > this.#maxMessageBytes)
