@@ -6,6 +6,7 @@ export type Scenario = () => Promise<Figure[]>;
 /** Scenarios run one after another, so they never compete for the machine's two cores. */
 const scenarios: { name: string; load: () => Promise<{ run: Scenario }> }[] = [
   { name: 'core engine', load: () => import('./coreEngine') },
+  { name: 'access tracker', load: () => import('./accessTracker') },
 ];
 
 const figures: Figure[] = [];

@@ -1,3 +1,9 @@
+export { AccessTracker, type AccessTrackerOptions, type KeyAccess } from './AccessTracker';
+export {
+  AdaptiveKeyProvider,
+  type AdaptiveKeyProviderOptions,
+  type HotKeySource,
+} from './AdaptiveKeyProvider';
 export { sleep, withTimeout } from './abortable';
 export { CacheWarmer, type SchedulerStatus, type WarmingRun } from './CacheWarmer';
 export { ENV_PREFIX, WARMING_STRATEGIES, WarmingStrategy } from './constants';

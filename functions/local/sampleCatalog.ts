@@ -73,3 +73,15 @@ export const createZipfSampler = (keyCount: number, random: () => number = Math.
     return low;
   };
 };
+
+/** A small seeded PRNG (mulberry32), so simulated traffic is the same on every run. */
+export const seededRandom = (seed: number): (() => number) => {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let mixed = state;
+    mixed = Math.imul(mixed ^ (mixed >>> 15), mixed | 1);
+    mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), mixed | 61);
+    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4_294_967_296;
+  };
+};
