@@ -1,0 +1,407 @@
+import { Readable } from 'node:stream';
+import {
+  DynamoDBClient,
+  ProvisionedThroughputExceededException,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-dynamodb';
+import {
+  InvokeCommand,
+  type InvokeCommandOutput,
+  LambdaClient,
+  TooManyRequestsException,
+} from '@aws-sdk/client-lambda';
+import {
+  GetObjectCommand,
+  type GetObjectCommandOutput,
+  NoSuchKey,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  CombinedKeyProvider,
+  DynamoKeyProvider,
+  KeySourceError,
+  LambdaKeyProvider,
+  S3KeyProvider,
+  type SkippedItemsReport,
+} from '../../functions/adapters/keySources';
+import { MAX_KEY_BYTES } from '../../functions/adapters/warmMessage';
+import {
+  CallableKeyProvider,
+  collectWeightedKeys,
+  type KeyCandidate,
+  type KeyProvider,
+  StaticKeyProvider,
+} from '../../functions/core';
+
+const s3 = mockClient(S3Client);
+const dynamo = mockClient(DynamoDBDocumentClient);
+const lambda = mockClient(LambdaClient);
+
+beforeEach(() => {
+  s3.reset();
+  dynamo.reset();
+  lambda.reset();
+});
+
+const noWait = { maxRetries: 3, baseDelayMs: 0, maxDelayMs: 0 };
+
+const readAll = async <K>(provider: KeyProvider<K>): Promise<KeyCandidate<K>[]> => {
+  const candidates: KeyCandidate<K>[] = [];
+  for await (const candidate of await provider.getKeys()) candidates.push(candidate);
+  return candidates;
+};
+
+const bodyOf = (chunks: (string | Buffer)[]) =>
+  Readable.from(chunks.map((chunk) => Buffer.from(chunk))) as unknown as GetObjectCommandOutput['Body'];
+
+const metadata = (httpStatusCode: number) => ({ $metadata: { httpStatusCode } });
+
+describe('S3KeyProvider', () => {
+  const provider = () =>
+    new S3KeyProvider({
+      client: new S3Client({}),
+      bucket: 'keys-bucket',
+      key: 'warm/keys.txt',
+      retry: noWait,
+    });
+
+  it('streams one key per line: CRLF, blank lines, padding, keys split across chunks, no final newline', async () => {
+    const euro = Buffer.from('€');
+    s3.on(GetObjectCommand).resolves({
+      Body: bodyOf([
+        'user:1\r\nus',
+        'er:2\n\n   \r\n  user:3  \npri',
+        Buffer.concat([Buffer.from('ce:'), euro.subarray(0, 1)]),
+        Buffer.concat([euro.subarray(1), Buffer.from('\r')]),
+        '\nlast',
+      ]),
+    });
+
+    expect(await readAll(provider())).toEqual(['user:1', 'user:2', 'user:3', 'price:€', 'last']);
+    expect(s3.commandCalls(GetObjectCommand)[0]?.args[0].input).toEqual({
+      Bucket: 'keys-bucket',
+      Key: 'warm/keys.txt',
+    });
+  });
+
+  it('reads nothing until the keys are iterated', async () => {
+    s3.on(GetObjectCommand).resolves({ Body: bodyOf(['a\n']) });
+    await provider().getKeys();
+    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(0);
+  });
+
+  it('says the object does not exist on NoSuchKey', async () => {
+    s3.on(GetObjectCommand).rejects(
+      new NoSuchKey({ message: 'The specified key does not exist.', ...metadata(404) }),
+    );
+
+    await expect(readAll(provider())).rejects.toThrow(
+      new KeySourceError('s3://keys-bucket/warm/keys.txt: the object does not exist'),
+    );
+    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(1);
+  });
+
+  it('retries a throttled GetObject, but not access denied', async () => {
+    const slowDown = new S3ServiceException({ name: 'SlowDown', $fault: 'server', ...metadata(503) });
+    s3.on(GetObjectCommand)
+      .rejectsOnce(slowDown)
+      .resolves({ Body: bodyOf(['a\nb\n']) });
+    expect(await readAll(provider())).toEqual(['a', 'b']);
+
+    s3.reset();
+    const denied = new S3ServiceException({
+      name: 'AccessDenied',
+      $fault: 'client',
+      message: 'Access Denied',
+      ...metadata(403),
+    });
+    s3.on(GetObjectCommand).rejects(denied);
+    await expect(readAll(provider())).rejects.toThrow(
+      's3://keys-bucket/warm/keys.txt: AccessDenied: Access Denied',
+    );
+    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(1);
+  });
+
+  it('stops at a line too long to be a key, naming the line, without reading the rest', async () => {
+    s3.on(GetObjectCommand).resolves({
+      Body: bodyOf(['a\nb\n', 'x'.repeat(MAX_KEY_BYTES), 'x'.repeat(MAX_KEY_BYTES), 'never read\n']),
+    });
+
+    await expect(readAll(provider())).rejects.toThrow(/line 3 is longer than 1024 bytes/);
+  });
+});
+
+describe('DynamoKeyProvider', () => {
+  const create = (options: Partial<ConstructorParameters<typeof DynamoKeyProvider>[0]> = {}) =>
+    new DynamoKeyProvider({
+      client: DynamoDBDocumentClient.from(new DynamoDBClient({})),
+      tableName: 'products',
+      attribute: 'name',
+      retry: noWait,
+      ...options,
+    });
+
+  it('scans page by page, following LastEvaluatedKey, projecting the attribute through a placeholder', async () => {
+    dynamo
+      .on(ScanCommand)
+      .resolvesOnce({ Items: [{ name: 'p:1' }, { name: 'p:2' }], LastEvaluatedKey: { id: '2' } })
+      .resolvesOnce({ Items: [{ name: 'p:3' }] });
+
+    expect(await readAll(create({ pageSize: 2 }))).toEqual(['p:1', 'p:2', 'p:3']);
+    const inputs = dynamo.commandCalls(ScanCommand).map((call) => call.args[0].input);
+    expect(inputs).toEqual([
+      {
+        TableName: 'products',
+        Limit: 2,
+        ProjectionExpression: '#cacheWarmerKey',
+        ExpressionAttributeNames: { '#cacheWarmerKey': 'name' },
+      },
+      {
+        TableName: 'products',
+        Limit: 2,
+        ExclusiveStartKey: { id: '2' },
+        ProjectionExpression: '#cacheWarmerKey',
+        ExpressionAttributeNames: { '#cacheWarmerKey': 'name' },
+      },
+    ]);
+  });
+
+  it('queries an index with the user expression, merging attribute names', async () => {
+    dynamo.on(QueryCommand).resolves({ Items: [{ name: 'p:9' }] });
+
+    const provider = create({
+      indexName: 'byTenant',
+      query: {
+        keyConditionExpression: '#t = :t',
+        expressionAttributeValues: { ':t': 'acme' },
+        expressionAttributeNames: { '#t': 'tenant' },
+      },
+    });
+
+    expect(await readAll(provider)).toEqual(['p:9']);
+    expect(dynamo.commandCalls(QueryCommand)[0]?.args[0].input).toEqual({
+      TableName: 'products',
+      IndexName: 'byTenant',
+      KeyConditionExpression: '#t = :t',
+      ExpressionAttributeValues: { ':t': 'acme' },
+      ExpressionAttributeNames: { '#t': 'tenant', '#cacheWarmerKey': 'name' },
+      ProjectionExpression: '#cacheWarmerKey',
+    });
+    expect(dynamo.commandCalls(ScanCommand)).toHaveLength(0);
+  });
+
+  it('retries a throttled Scan page and goes on from where it was', async () => {
+    const throttled = new ProvisionedThroughputExceededException({ message: 'slow down', ...metadata(400) });
+    dynamo
+      .on(ScanCommand)
+      .resolvesOnce({ Items: [{ name: 'p:1' }], LastEvaluatedKey: { id: '1' } })
+      .rejectsOnce(throttled)
+      .rejectsOnce(throttled)
+      .resolvesOnce({ Items: [{ name: 'p:2' }] });
+
+    expect(await readAll(create())).toEqual(['p:1', 'p:2']);
+    const startKeys = dynamo.commandCalls(ScanCommand).map((call) => call.args[0].input.ExclusiveStartKey);
+    expect(startKeys).toEqual([undefined, { id: '1' }, { id: '1' }, { id: '1' }]);
+  });
+
+  it('gives up on throttling after the retries, naming the table', async () => {
+    dynamo
+      .on(ScanCommand)
+      .rejects(new ProvisionedThroughputExceededException({ message: 'slow down', ...metadata(400) }));
+
+    await expect(readAll(create())).rejects.toThrow(
+      'DynamoDB table products: Scan failed: ProvisionedThroughputExceededException: slow down',
+    );
+    expect(dynamo.commandCalls(ScanCommand)).toHaveLength(noWait.maxRetries + 1);
+  });
+
+  it('does not retry a missing table', async () => {
+    dynamo
+      .on(ScanCommand)
+      .rejects(new ResourceNotFoundException({ message: 'Requested resource not found', ...metadata(400) }));
+
+    await expect(readAll(create({ indexName: 'byTenant' }))).rejects.toThrow(
+      'DynamoDB table products (index byTenant): Scan failed: ResourceNotFoundException: Requested resource not found',
+    );
+    expect(dynamo.commandCalls(ScanCommand)).toHaveLength(1);
+  });
+
+  it('skips and reports items without a string attribute', async () => {
+    dynamo.on(ScanCommand).resolves({ Items: [{ name: 'p:1' }, {}, { name: 42 }, {}, { name: 'p:2' }] });
+    const reports: SkippedItemsReport[] = [];
+
+    expect(await readAll(create({ onSkippedItems: (report) => reports.push(report) }))).toEqual([
+      'p:1',
+      'p:2',
+    ]);
+    expect(reports).toEqual([{ source: 'DynamoDB table products', missing: 2, notString: 1 }]);
+  });
+
+  it('fails when no item has the attribute: the name is most likely wrong', async () => {
+    dynamo.on(ScanCommand).resolves({ Items: [{}, {}, { name: 7 }] });
+
+    await expect(readAll(create())).rejects.toThrow(
+      'DynamoDB table products: none of the 3 items read has a string attribute "name" (2 without it, 1 not a string): is the attribute name right?',
+    );
+  });
+
+  it('rejects a query that uses its reserved placeholder', () => {
+    expect(() =>
+      create({
+        query: {
+          keyConditionExpression: 'pk = :p',
+          expressionAttributeValues: { ':p': 'x' },
+          expressionAttributeNames: { '#cacheWarmerKey': 'pk' },
+        },
+      }),
+    ).toThrow(KeySourceError);
+  });
+});
+
+/** A Lambda response payload; the SDK's own type adds helpers the code under test does not use. */
+const payload = (value: unknown) =>
+  new TextEncoder().encode(
+    typeof value === 'string' ? value : JSON.stringify(value),
+  ) as InvokeCommandOutput['Payload'];
+const invokedWith = () =>
+  lambda.commandCalls(InvokeCommand).map((call) => {
+    const { FunctionName, Payload } = call.args[0].input;
+    return { FunctionName, payload: JSON.parse(new TextDecoder().decode(Payload as Uint8Array)) };
+  });
+
+describe('LambdaKeyProvider', () => {
+  const create = (maxPages?: number) =>
+    new LambdaKeyProvider({
+      client: new LambdaClient({}),
+      functionName: 'list-keys',
+      maxPages,
+      retry: noWait,
+    });
+
+  it('reads page after page with nextToken until there is none', async () => {
+    lambda
+      .on(InvokeCommand)
+      .resolvesOnce({
+        StatusCode: 200,
+        Payload: payload({ keys: ['a', { key: 'b', weight: 5 }], nextToken: 't1' }),
+      })
+      .resolvesOnce({ StatusCode: 200, Payload: payload({ keys: ['c'], nextToken: null }) });
+
+    expect(await readAll(create())).toEqual(['a', { key: 'b', weight: 5 }, 'c']);
+    expect(invokedWith()).toEqual([
+      { FunctionName: 'list-keys', payload: {} },
+      { FunctionName: 'list-keys', payload: { nextToken: 't1' } },
+    ]);
+  });
+
+  it("reports a function error with the function's own message", async () => {
+    lambda.on(InvokeCommand).resolves({
+      StatusCode: 200,
+      FunctionError: 'Unhandled',
+      Payload: payload({ errorType: 'TypeError', errorMessage: 'db is undefined', trace: [] }),
+    });
+
+    await expect(readAll(create())).rejects.toThrow(
+      new KeySourceError('key source Lambda list-keys (page 1) failed: TypeError: db is undefined'),
+    );
+  });
+
+  it('reports an error payload the function returned instead of throwing', async () => {
+    lambda
+      .on(InvokeCommand)
+      .resolvesOnce({ StatusCode: 200, Payload: payload({ keys: ['a'], nextToken: 't1' }) })
+      .resolvesOnce({ StatusCode: 200, Payload: payload({ errorMessage: 'token expired' }) });
+
+    await expect(readAll(create())).rejects.toThrow(
+      'key source Lambda list-keys (page 2) failed: token expired',
+    );
+  });
+
+  it.each([
+    [{ items: ['a'] }, 'keys: Invalid input: expected array, received undefined'],
+    [{ keys: ['a', 7] }, 'keys.1: Invalid input'],
+    [{ keys: [{ key: 'a', weight: 'high' }] }, 'keys.0: Invalid input'],
+    [{ keys: ['a'], nextToken: 5 }, 'nextToken: Invalid input'],
+    ['not json', 'returned a payload that is not JSON: not json'],
+    [[], 'expected object, received array'],
+  ])('rejects a malformed response %j', async (response, problem) => {
+    lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: payload(response) });
+
+    const error = await readAll(create()).catch((thrown: unknown) => thrown);
+    expect(error).toBeInstanceOf(KeySourceError);
+    expect((error as Error).message).toContain('key source Lambda list-keys (page 1)');
+    expect((error as Error).message).toContain(problem);
+  });
+
+  it('stops a function that hands back the token it was given', async () => {
+    lambda
+      .on(InvokeCommand)
+      .resolves({ StatusCode: 200, Payload: payload({ keys: ['a'], nextToken: 'same' }) });
+
+    await expect(readAll(create())).rejects.toThrow(
+      'key source Lambda list-keys (page 2) returned the nextToken it was given ("same"), which would never end',
+    );
+  });
+
+  it('stops after maxPages pages', async () => {
+    let page = 0;
+    lambda.on(InvokeCommand).callsFake(() => ({
+      StatusCode: 200,
+      Payload: payload({ keys: [`k${page}`], nextToken: `t${++page}` }),
+    }));
+
+    await expect(readAll(create(3))).rejects.toThrow('still returned a nextToken after 3 pages');
+    expect(lambda.commandCalls(InvokeCommand)).toHaveLength(3);
+  });
+
+  it('retries a throttled invoke', async () => {
+    lambda
+      .on(InvokeCommand)
+      .rejectsOnce(new TooManyRequestsException({ message: 'Rate exceeded', ...metadata(429) }))
+      .resolves({ StatusCode: 200, Payload: payload({ keys: ['a'] }) });
+
+    expect(await readAll(create())).toEqual(['a']);
+    expect(lambda.commandCalls(InvokeCommand)).toHaveLength(2);
+  });
+});
+
+describe('CombinedKeyProvider', () => {
+  it("weights each key by its provider's weight, times its own", async () => {
+    const combined = new CombinedKeyProvider([
+      { provider: new StaticKeyProvider(['home', 'menu']), weight: 100 },
+      { provider: new StaticKeyProvider([{ key: 'p:1', weight: 3 }, 'p:2']), weight: 2 },
+      {
+        provider: new CallableKeyProvider(async function* () {
+          yield 'menu';
+          yield 'p:3';
+        }),
+      },
+    ]);
+
+    expect(await readAll(combined)).toEqual([
+      { key: 'home', weight: 100 },
+      { key: 'menu', weight: 100 },
+      { key: 'p:1', weight: 6 },
+      { key: 'p:2', weight: 2 },
+      { key: 'menu', weight: 1 },
+      { key: 'p:3', weight: 1 },
+    ]);
+    expect(await collectWeightedKeys(await combined.getKeys())).toEqual([
+      { key: 'home', weight: 100 },
+      { key: 'menu', weight: 100 },
+      { key: 'p:1', weight: 6 },
+      { key: 'p:2', weight: 2 },
+      { key: 'p:3', weight: 1 },
+    ]);
+  });
+
+  it('rejects a weight that is negative or not finite', () => {
+    expect(() => new CombinedKeyProvider([{ provider: new StaticKeyProvider(['a']), weight: -1 }])).toThrow(
+      'key source 0: weight -1 must be a finite number ≥ 0',
+    );
+  });
+});

@@ -1,0 +1,311 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
+import { GetObjectCommand, type GetObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  createKeyProvider,
+  createValueLoader,
+  KEY_SOURCES_VARIABLE,
+  parseKeySources,
+  parseValueSource,
+  type SourceClients,
+  VALUE_SOURCE_VARIABLE,
+} from '../../functions/adapters/sourceConfig';
+import {
+  DynamoValueLoader,
+  HttpBatchValueLoader,
+  HttpValueLoader,
+  LambdaValueLoader,
+} from '../../functions/adapters/valueSources';
+import { AccessTracker, ConfigurationError, collectWeightedKeys } from '../../functions/core';
+
+const keySources = (value: unknown) => ({
+  [KEY_SOURCES_VARIABLE]: typeof value === 'string' ? value : JSON.stringify(value),
+});
+const valueSource = (value: unknown) => ({
+  [VALUE_SOURCE_VARIABLE]: typeof value === 'string' ? value : JSON.stringify(value),
+});
+
+const configurationError = (run: () => unknown): ConfigurationError => {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof ConfigurationError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigurationError');
+};
+
+describe('parseKeySources', () => {
+  it('parses every kind of key source', () => {
+    const sources = [
+      { type: 'static', keys: ['home', 'menu'], weight: 100 },
+      { type: 's3', bucket: 'b', key: 'keys.txt' },
+      {
+        type: 'dynamodb',
+        tableName: 'products',
+        attribute: 'cacheKey',
+        indexName: 'byTenant',
+        query: {
+          keyConditionExpression: '#t = :t',
+          expressionAttributeValues: { ':t': 'acme' },
+          expressionAttributeNames: { '#t': 'tenant' },
+        },
+        weight: 2.5,
+      },
+      { type: 'lambda', functionName: 'list-keys' },
+      { type: 'adaptive', threshold: 10, limit: 500, recentSeconds: 600, weight: 0 },
+    ];
+
+    expect(parseKeySources(keySources(sources))).toEqual(sources);
+  });
+
+  it('gives an adaptive source the defaults of AccessTracker.getHotKeys', () => {
+    expect(parseKeySources(keySources([{ type: 'adaptive' }]))).toEqual([
+      { type: 'adaptive', threshold: 5, limit: 100 },
+    ]);
+  });
+
+  it('means no sources when the variable is unset or blank', () => {
+    expect(parseKeySources({})).toEqual([]);
+    expect(parseKeySources(keySources('  '))).toEqual([]);
+  });
+
+  it('names the variable when the value is not JSON', () => {
+    const error = configurationError(() => parseKeySources(keySources('[{"type": "s3",]')));
+
+    expect(error.setting).toBe(KEY_SOURCES_VARIABLE);
+    expect(error.message).toMatch(
+      /^CODOMYRMEX_WARMING_KEY_SOURCES: is not valid JSON \(.+\); expected e\.g\. \[/,
+    );
+  });
+
+  it.each([
+    [{ type: 's3' }, 'not an array', 'Invalid input: expected array, received object'],
+    [[], 'empty', 'list at least one key source'],
+    [
+      [{ type: 's3', bucket: 'b' }],
+      'a missing field',
+      '0.key: Invalid input: expected string, received undefined',
+    ],
+    [[{ type: 's3', bucket: '', key: 'k' }], 'an empty field', '0.bucket: must not be empty'],
+    [
+      [
+        { type: 'static', keys: ['a'] },
+        { type: 'dynamodb', tableName: 't', attribute: 'a', query: {} },
+      ],
+      'a nested missing field',
+      '1.query.keyConditionExpression: Invalid input',
+    ],
+    [
+      [{ type: 'static', keys: ['a', 3] }],
+      'a key of the wrong type',
+      '0.keys.1: Invalid input: expected string',
+    ],
+    [[{ type: 'lambda', functionName: 'f', weight: -1 }], 'a negative weight', '0.weight: Too small'],
+    [[{ type: 'adaptive', limit: 1.5 }], 'a fractional limit', '0.limit: Invalid input: expected int'],
+    [
+      [{ type: 'redis', url: 'x' }],
+      'an unknown type',
+      '0.type: type must be one of static, s3, dynamodb, lambda, adaptive',
+    ],
+  ])('rejects %j (%s), naming the variable and the path', (value, _case, problem) => {
+    const error = configurationError(() => parseKeySources(keySources(value)));
+
+    expect(error.setting).toBe(KEY_SOURCES_VARIABLE);
+    expect(error.message).toContain(`${KEY_SOURCES_VARIABLE}: ${problem}`);
+  });
+
+  it('rejects an unknown field, naming it', () => {
+    const error = configurationError(() =>
+      parseKeySources(
+        keySources([
+          { type: 'static', keys: ['a'] },
+          { type: 's3', bucket: 'b', key: 'k', buckt: 'c' },
+        ]),
+      ),
+    );
+
+    expect(error.message).toBe(`${KEY_SOURCES_VARIABLE}: 1: Unrecognized key: "buckt"`);
+  });
+});
+
+describe('parseValueSource', () => {
+  it.each([
+    { type: 'lambda', functionName: 'load-values' },
+    { type: 'http', urlTemplate: 'https://api.example.com/items/{key}' },
+    {
+      type: 'http',
+      batchUrl: 'https://api.example.com/items:batchGet',
+      headers: { authorization: 'Bearer t' },
+    },
+    { type: 'dynamodb', tableName: 'documents', keyAttribute: 'key', valueAttribute: 'data' },
+    { type: 'module', path: './loaders/products.mjs' },
+  ])('parses %j', (source) => {
+    expect(parseValueSource(valueSource(source))).toEqual(source);
+  });
+
+  it('requires the variable', () => {
+    expect(() => parseValueSource({})).toThrow(
+      `${VALUE_SOURCE_VARIABLE}: is not set; expected e.g. { "type": "lambda", "functionName": "load-values" }`,
+    );
+  });
+
+  it.each([
+    ['{"type":"lambda"', 'is not valid JSON'],
+    [{ type: 'lambda' }, 'functionName: Invalid input: expected string, received undefined'],
+    [{ type: 'lambda', functionName: 'f', timeout: 3 }, 'Unrecognized key: "timeout"'],
+    [
+      { type: 'http', urlTemplate: 'https://api.example.com/items' },
+      'urlTemplate: must contain the {key} placeholder',
+    ],
+    [{ type: 'http', batchUrl: 'ftp://example.com' }, 'batchUrl: must be an http:// or https:// URL'],
+    [{ type: 'http' }, 'set exactly one of urlTemplate (GET per key) or batchUrl (POST per batch)'],
+    [
+      { type: 'http', urlTemplate: 'https://a/{key}', batchUrl: 'https://a/batch' },
+      'set exactly one of urlTemplate',
+    ],
+    [{ type: 'memcached' }, 'type: type must be one of lambda, http, dynamodb, module'],
+    [['lambda'], 'Invalid input: expected object, received array'],
+  ])('rejects %j, naming the variable and the path', (value, problem) => {
+    const error = configurationError(() => parseValueSource(valueSource(value)));
+
+    expect(error.setting).toBe(VALUE_SOURCE_VARIABLE);
+    expect(error.message).toContain(`${VALUE_SOURCE_VARIABLE}: ${problem}`);
+  });
+});
+
+describe('createKeyProvider', () => {
+  const s3 = mockClient(S3Client);
+  const dynamo = mockClient(DynamoDBDocumentClient);
+  const lambda = mockClient(LambdaClient);
+  const clients: SourceClients = {
+    s3: new S3Client({}),
+    dynamodb: DynamoDBDocumentClient.from(new DynamoDBClient({})),
+    lambda: new LambdaClient({}),
+  };
+
+  beforeEach(() => {
+    s3.reset();
+    dynamo.reset();
+    lambda.reset();
+  });
+
+  it('combines the configured sources, each with its weight', async () => {
+    s3.on(GetObjectCommand).resolves({
+      Body: Readable.from([Buffer.from('s3:1\nshared\n')]) as unknown as GetObjectCommandOutput['Body'],
+    });
+    dynamo.on(ScanCommand).resolves({ Items: [{ cacheKey: 'db:1' }] });
+    lambda.on(InvokeCommand).resolves({
+      Payload: new TextEncoder().encode(
+        JSON.stringify({ keys: [{ key: 'fn:1', weight: 4 }] }),
+      ) as InvokeCommandOutput['Payload'],
+    });
+    const sources = parseKeySources(
+      keySources([
+        { type: 'static', keys: ['home', 'shared'], weight: 10 },
+        { type: 's3', bucket: 'b', key: 'keys.txt', weight: 20 },
+        { type: 'dynamodb', tableName: 'products', attribute: 'cacheKey' },
+        { type: 'lambda', functionName: 'list-keys', weight: 3 },
+      ]),
+    );
+
+    const provider = createKeyProvider(sources, clients, { adaptive: undefined });
+
+    expect(await collectWeightedKeys(await provider.getKeys())).toEqual([
+      // A key listed twice keeps its highest weight and the position it was first seen at.
+      { key: 'shared', weight: 20 },
+      { key: 's3:1', weight: 20 },
+      { key: 'fn:1', weight: 12 },
+      { key: 'home', weight: 10 },
+      { key: 'db:1', weight: 1 },
+    ]);
+  });
+
+  it('needs the client a source uses', () => {
+    const sources = parseKeySources(
+      keySources([
+        { type: 'static', keys: ['a'] },
+        { type: 's3', bucket: 'b', key: 'k' },
+      ]),
+    );
+
+    expect(() => createKeyProvider(sources, {}, { adaptive: undefined })).toThrow(
+      new ConfigurationError(KEY_SOURCES_VARIABLE, '1 (s3) needs an S3 client, and none was given'),
+    );
+  });
+
+  it('reads hot keys from the injected tracker, weighted by count times the source weight', async () => {
+    const tracker = new AccessTracker<string>();
+    tracker.recordAccess('hot', 8);
+    tracker.recordAccess('warm', 3);
+    tracker.recordAccess('cold', 1);
+    const sources = parseKeySources(
+      keySources([
+        { type: 'static', keys: ['home'], weight: 100 },
+        { type: 'adaptive', threshold: 3, weight: 10 },
+      ]),
+    );
+
+    const provider = createKeyProvider(sources, {}, { adaptive: tracker });
+
+    expect(await collectWeightedKeys(await provider.getKeys())).toEqual([
+      { key: 'home', weight: 100 },
+      { key: 'hot', weight: 80 },
+      { key: 'warm', weight: 30 },
+    ]);
+  });
+
+  it('needs the tracker for an adaptive source', () => {
+    const sources = parseKeySources(keySources([{ type: 'adaptive' }]));
+
+    expect(() => createKeyProvider(sources, clients, { adaptive: undefined })).toThrow(
+      'an adaptive source needs the access tracker table, and this deployment has none',
+    );
+  });
+});
+
+describe('createValueLoader', () => {
+  const clients: SourceClients = {
+    dynamodb: DynamoDBDocumentClient.from(new DynamoDBClient({})),
+    lambda: new LambdaClient({}),
+  };
+  let directory: string;
+
+  beforeAll(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'value-source-'));
+    await writeFile(
+      join(directory, 'values.mjs'),
+      'export const loadValues = async (keys) => ({ [keys[0]]: 1 });\n',
+    );
+  });
+
+  afterAll(async () => {
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  it('builds the loader of each kind of value source', async () => {
+    const create = (source: unknown) => createValueLoader(parseValueSource(valueSource(source)), clients);
+
+    expect(await create({ type: 'lambda', functionName: 'f' })).toBeInstanceOf(LambdaValueLoader);
+    expect(await create({ type: 'http', urlTemplate: 'https://a/{key}' })).toBeInstanceOf(HttpValueLoader);
+    expect(await create({ type: 'http', batchUrl: 'https://a/batch' })).toBeInstanceOf(HttpBatchValueLoader);
+    expect(await create({ type: 'dynamodb', tableName: 't', keyAttribute: 'k' })).toBeInstanceOf(
+      DynamoValueLoader,
+    );
+    const module = await create({ type: 'module', path: join(directory, 'values.mjs') });
+    expect(module.kind).toBe('batch');
+  });
+
+  it('needs the client the source uses', async () => {
+    await expect(createValueLoader({ type: 'lambda', functionName: 'f' }, {})).rejects.toThrow(
+      new ConfigurationError(VALUE_SOURCE_VARIABLE, 'lambda needs a Lambda client, and none was given'),
+    );
+  });
+});
