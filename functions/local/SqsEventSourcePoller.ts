@@ -19,6 +19,7 @@ import {
   TimeoutError,
   withTimeout,
 } from '../core';
+import { createLambdaContext } from './lambdaContext';
 
 /**
  * A Lambda handler for SQS events, as `functions/handlers/consume.ts` exports it. The result is
@@ -520,26 +521,13 @@ export class SqsEventSourcePoller {
 
   #context(requestId: string, deadline: number): Context {
     const queue = this.#settings();
-    const unsupported = (): never => {
-      throw new CacheWarmersError(
-        'context.done/fail/succeed are not supported: return or throw from the handler',
-      );
-    };
-    const day = new Date().toISOString().slice(0, 10).replaceAll('-', '/');
-    return {
-      callbackWaitsForEmptyEventLoop: true,
+    return createLambdaContext({
       functionName: this.#functionName,
-      functionVersion: '$LATEST',
-      invokedFunctionArn: `arn:aws:lambda:${queue.region}:${queue.accountId}:function:${this.#functionName}`,
-      memoryLimitInMB: '128',
-      awsRequestId: requestId,
-      logGroupName: `/aws/lambda/${this.#functionName}`,
-      logStreamName: `${day}/[$LATEST]${randomUUID().replaceAll('-', '')}`,
-      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-      done: unsupported,
-      fail: unsupported,
-      succeed: unsupported,
-    };
+      deadline,
+      requestId,
+      region: queue.region,
+      accountId: queue.accountId,
+    });
   }
 
   /** One SQS call: retried while the error is transient, each attempt bounded in time. */

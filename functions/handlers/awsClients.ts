@@ -1,0 +1,23 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+/**
+ * The AWS clients of one container, created once at cold start and shared by every invocation.
+ * Endpoints come from the SDK's own `AWS_ENDPOINT_URL_<SERVICE>` variables, which is how the local
+ * runtime points the same handlers at fauxqs and dynalite.
+ */
+export const createAwsClients = () => {
+  const dynamodb = new DynamoDBClient({});
+  return {
+    // In AWS a queue URL's host is the regional endpoint anyway; locally it names no real host.
+    sqs: new SQSClient({ useQueueUrlAsEndpoint: false }),
+    dynamodb: DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } }),
+    s3: new S3Client({}),
+    lambda: new LambdaClient({}),
+  };
+};
+
+export type AwsClients = ReturnType<typeof createAwsClients>;

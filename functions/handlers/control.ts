@@ -1,0 +1,70 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { DeadLetterQueue } from '../adapters/DeadLetterQueue';
+import { DynamoRunStore } from '../adapters/DynamoRunStore';
+import { describeRunStatus } from '../adapters/runStatus';
+import { SqsSender } from '../adapters/SqsSender';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../adapters/warmMessage';
+import { loadWarmingConfig } from '../core';
+import { createAwsClients } from './awsClients';
+import { readResources } from './environment';
+import { InvalidRequestError, parseRequest, withObservability } from './observability';
+
+const limit = (fallback: number, max: number) => z.number().int().min(1).max(max).default(fallback);
+
+/** One operation per invocation, chosen by `action`; unknown fields are rejected. */
+export const controlRequestSchema = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('status'), runId: z.string().min(1) }).strict(),
+  z.object({ action: z.literal('cancel'), runId: z.string().min(1) }).strict(),
+  z.object({ action: z.literal('runs'), limit: limit(10, 100) }).strict(),
+  z
+    .object({ action: z.literal('dlq'), redrive: z.boolean().default(false), limit: limit(10, 1_000) })
+    .strict(),
+]);
+
+const config = loadWarmingConfig(process.env);
+const resources = readResources(
+  process.env,
+  ['runsTable', 'warmQueueUrl', 'warmDlqUrl'],
+  ['maxMessageBytes'],
+);
+const clients = createAwsClients();
+const runStore = new DynamoRunStore({ client: clients.dynamodb, tableName: resources.runsTable });
+const maxMessageBytes = resources.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+const deadLetters = new DeadLetterQueue({
+  client: clients.sqs,
+  dlqUrl: resources.warmDlqUrl,
+  warmQueue: new SqsSender(clients.sqs, resources.warmQueueUrl, { maxMessageBytes }),
+  runStore,
+  limits: { maxKeysPerMessage: config.batchSize, maxMessageBytes },
+  newRunId: randomUUID,
+});
+
+const requireRun = async (runId: string) => {
+  const run = await runStore.getRun(runId);
+  if (!run) throw new InvalidRequestError(`no run ${runId}: list recent runs with { "action": "runs" }`);
+  return run;
+};
+
+/** Operations for the console and the CLI: status, cancel, runs, dlq (peek or redrive). */
+export const handler = withObservability(async (event: unknown) => {
+  const request = parseRequest(controlRequestSchema, event);
+  switch (request.action) {
+    case 'status':
+      return { ok: true, run: describeRunStatus(await requireRun(request.runId)) };
+    case 'cancel': {
+      await requireRun(request.runId);
+      const run = await runStore.cancelRun(request.runId);
+      return { ok: true, run: run && describeRunStatus(run) };
+    }
+    case 'runs':
+      return {
+        ok: true,
+        runs: (await runStore.listRuns(request.limit)).map((run) => describeRunStatus(run)),
+      };
+    case 'dlq':
+      return request.redrive
+        ? { ok: true, redrive: await deadLetters.redrive(request.limit) }
+        : { ok: true, messages: await deadLetters.peek(request.limit) };
+  }
+});

@@ -1,0 +1,55 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { z } from 'zod';
+import { DynamoRunStore } from '../adapters/DynamoRunStore';
+import { SqsSender } from '../adapters/SqsSender';
+import { createKeyProvider, parseKeySources } from '../adapters/sourceConfig';
+import { WarmFanOut } from '../adapters/WarmFanOut';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../adapters/warmMessage';
+import { loadWarmingConfig } from '../core';
+import { createAwsClients } from './awsClients';
+import { readResources } from './environment';
+import { logger, metrics, parseRequest, withObservability } from './observability';
+
+/** The payload of a console, CLI or EventBridge Scheduler invocation; unknown fields are rejected. */
+export const warmRequestSchema = z
+  .object({
+    keys: z.array(z.string()).min(1).max(100_000).optional(),
+    provider: z.enum(['configured', 'adaptive']).optional(),
+    limit: z.number().int().positive().optional(),
+    dryRun: z.boolean().optional(),
+    force: z.boolean().optional(),
+    trigger: z.enum(['schedule', 'console', 'cli', 'deploy', 'local']).optional(),
+  })
+  .strict();
+
+const config = loadWarmingConfig(process.env);
+const resources = readResources(
+  process.env,
+  ['warmQueueUrl', 'runsTable'],
+  ['maxMessageBytes', 'consumerBatchSize'],
+);
+const clients = createAwsClients();
+const maxMessageBytes = resources.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+const fanOut = new WarmFanOut({
+  providers: {
+    configured: createKeyProvider(parseKeySources(process.env), clients, { adaptive: undefined }),
+  },
+  runStore: new DynamoRunStore({ client: clients.dynamodb, tableName: resources.runsTable }),
+  sender: new SqsSender(clients.sqs, resources.warmQueueUrl, { maxMessageBytes }),
+  config,
+  maxMessageBytes,
+  consumerBatchSize: resources.consumerBatchSize ?? 10,
+  log: (message, details) => logger.warn(message, details),
+});
+
+/** The warm fan-out: `{}` warms the configured keys; see docs/operations.md for every payload. */
+export const handler = withObservability(async (event: unknown) => {
+  const request = parseRequest(warmRequestSchema, event);
+  const outcome = await fanOut.warm({ ...request, trigger: request.trigger ?? 'console' });
+  if (outcome.status === 'started') {
+    logger.appendKeys({ runId: outcome.runId });
+    metrics.addMetric('KeysPlanned', MetricUnit.Count, outcome.keysPlanned);
+    logger.info('run started', { ...outcome });
+  }
+  return { ok: true, ...outcome };
+});

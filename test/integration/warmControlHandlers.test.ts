@@ -1,0 +1,96 @@
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runsTableDefinition } from '../../functions/adapters/DynamoRunStore';
+import { parseWarmMessage } from '../../functions/adapters/warmMessage';
+import { createLambdaContext } from '../../functions/local/lambdaContext';
+import { type LocalDynamo, startLocalDynamo } from '../support/dynalite';
+import { type LocalSqs, startLocalSqs } from '../support/fauxqs';
+import { useLocalAws } from '../support/handlerEnvironment';
+
+let sqs: LocalSqs;
+let dynamo: LocalDynamo;
+let queueUrl: string;
+type Handler = (
+  event: unknown,
+  context: ReturnType<typeof createLambdaContext>,
+) => Promise<Record<string, unknown>>;
+let warm: Handler;
+let control: Handler;
+
+const context = (functionName: string) =>
+  createLambdaContext({ functionName, deadline: Date.now() + 30_000 });
+
+beforeAll(async () => {
+  [sqs, dynamo] = await Promise.all([startLocalSqs(), startLocalDynamo()]);
+  const queues = await sqs.createQueueWithDlq('warm', { maxReceiveCount: 5, visibilityTimeoutSeconds: 30 });
+  queueUrl = queues.queueUrl;
+  await dynamo.createTable(runsTableDefinition('runs'));
+  useLocalAws(sqs, dynamo, {
+    CODOMYRMEX_WARMING_WARM_QUEUE_URL: queues.queueUrl,
+    CODOMYRMEX_WARMING_WARM_DLQ_URL: queues.dlqUrl,
+    CODOMYRMEX_WARMING_RUNS_TABLE: 'runs',
+    CODOMYRMEX_WARMING_KEY_SOURCES: JSON.stringify([{ type: 'static', keys: ['home', 'menu', 'footer'] }]),
+  });
+  warm = (await import('../../functions/handlers/warm')).handler as unknown as Handler;
+  control = (await import('../../functions/handlers/control')).handler as unknown as Handler;
+});
+
+afterAll(async () => {
+  await Promise.all([sqs?.close(), dynamo?.close()]);
+});
+
+const receiveAll = async () => {
+  const response = await sqs.client.send(
+    new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+  );
+  return (response.Messages ?? []).map((message) => parseWarmMessage(message.Body ?? ''));
+};
+
+describe('warm and control handlers', () => {
+  it('rejects an unknown field or a wrong type with a message naming it, and queues nothing', async () => {
+    expect(await warm({ keys: 'home' }, context('warm'))).toEqual({
+      ok: false,
+      error: 'invalid payload: keys: Invalid input: expected array, received string',
+    });
+    expect(await warm({ dryrun: true }, context('warm'))).toEqual({
+      ok: false,
+      error: 'invalid payload: Unrecognized key: "dryrun"',
+    });
+    expect(await receiveAll()).toEqual([]);
+  });
+
+  it('a dry run plans the configured keys without queuing them', async () => {
+    const plan = await warm({ dryRun: true }, context('warm'));
+
+    expect(plan).toMatchObject({ ok: true, status: 'planned', keysPlanned: 3, messages: 1, sqsRequests: 1 });
+    expect(await receiveAll()).toEqual([]);
+  });
+
+  it('a scheduled warm queues the keys, records the run, and control reports and cancels it', async () => {
+    const started = await warm({ trigger: 'schedule' }, context('warm'));
+    expect(started).toMatchObject({ ok: true, status: 'started', keysPlanned: 3, messages: 1 });
+    const runId = String(started.runId);
+    expect((await receiveAll()).flatMap((message) => message.keys)).toEqual(['home', 'menu', 'footer']);
+
+    const skipped = await warm({ trigger: 'schedule' }, context('warm'));
+    expect(skipped).toMatchObject({ ok: true, status: 'skipped', runInFlight: runId });
+
+    const status = await control({ action: 'status', runId }, context('control'));
+    expect(status).toMatchObject({ ok: true, run: { runId, status: 'running', planned: 3, remaining: 3 } });
+
+    const cancelled = await control({ action: 'cancel', runId }, context('control'));
+    expect(cancelled).toMatchObject({ ok: true, run: { status: 'cancelled' } });
+    const runs = await control({ action: 'runs', limit: 5 }, context('control'));
+    expect(runs).toMatchObject({ ok: true, runs: [{ runId, status: 'cancelled' }] });
+  });
+
+  it('control names an unknown run and an unknown action', async () => {
+    expect(await control({ action: 'status', runId: 'nope' }, context('control'))).toEqual({
+      ok: false,
+      error: 'no run nope: list recent runs with { "action": "runs" }',
+    });
+    const unknown = await control({ action: 'explode' }, context('control'));
+    expect(unknown.ok).toBe(false);
+    expect(String(unknown.error)).toMatch(/^invalid payload: action: /);
+  });
+});
