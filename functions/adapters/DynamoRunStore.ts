@@ -11,42 +11,21 @@ import {
 import { type BackoffOptions, retryWithBackoff } from '../core';
 import { isRetryableAwsError } from './awsErrors';
 import type { MessageProgress, RunRecord, RunStore } from './RunStore';
+import { createTableInput, RUNS_TABLE } from './tables';
 
-/** The attribute DynamoDB's TTL deletes items by (epoch seconds). */
-export const RUNS_TTL_ATTRIBUTE = 'expiresAt';
-const RUNS_INDEX = 'byStartedAt';
+const RUNS_INDEX = RUNS_TABLE.globalSecondaryIndexes[0]?.indexName;
 /** Every run item carries this in its index partition: runs are few (one per interval), so one partition suffices. */
 const RUNS_PARTITION = 'runs';
-/** Messages counted per progress shard; a run gets enough shards to keep each shard item small. */
-const MESSAGES_PER_SHARD = 5_000;
+/**
+ * Messages counted per progress shard. DynamoDB bills an update by the item's size, so shard items
+ * stay around 10 KB; a run gets as many shards as that needs.
+ */
+const MESSAGES_PER_SHARD = 1_000;
 const RETENTION_SECONDS = 30 * 24 * 3600;
 
-/** The runs table: `pk`/`sk`, a keys-only index of runs by start time, TTL on `expiresAt`. */
-export const runsTableDefinition = (tableName: string): CreateTableCommandInput => ({
-  TableName: tableName,
-  BillingMode: 'PAY_PER_REQUEST',
-  KeySchema: [
-    { AttributeName: 'pk', KeyType: 'HASH' },
-    { AttributeName: 'sk', KeyType: 'RANGE' },
-  ],
-  AttributeDefinitions: [
-    { AttributeName: 'pk', AttributeType: 'S' },
-    { AttributeName: 'sk', AttributeType: 'S' },
-    { AttributeName: 'listPartition', AttributeType: 'S' },
-    { AttributeName: 'startedAt', AttributeType: 'S' },
-  ],
-  GlobalSecondaryIndexes: [
-    {
-      IndexName: RUNS_INDEX,
-      KeySchema: [
-        { AttributeName: 'listPartition', KeyType: 'HASH' },
-        { AttributeName: 'startedAt', KeyType: 'RANGE' },
-      ],
-      // Keys only: progress updates then never write to the index's single partition.
-      Projection: { ProjectionType: 'KEYS_ONLY' },
-    },
-  ],
-});
+/** The runs table as the run store expects it (see `RUNS_TABLE` in tables.ts). */
+export const runsTableDefinition = (tableName: string): CreateTableCommandInput =>
+  createTableInput(RUNS_TABLE, tableName);
 
 const runKey = (runId: string) => ({ pk: `run#${runId}`, sk: 'run' });
 const LOCK_KEY = { pk: 'lock', sk: 'lock' };
@@ -162,6 +141,8 @@ export class DynamoRunStore implements RunStore {
     const run = await this.#runItem(runId);
     if (!run) throw new Error(`run ${runId} does not exist in ${this.#tableName}`);
     const shard = createHash('sha1').update(messageId).digest().readUInt32BE(0) % run.shards;
+    // Within its run's item a message is known by what follows `<runId>/`, which keeps shard items small.
+    const appliedId = messageId.startsWith(`${runId}/`) ? messageId.slice(runId.length + 1) : messageId;
     try {
       await this.#retrying(() =>
         this.#client.send(
@@ -172,7 +153,7 @@ export class DynamoRunStore implements RunStore {
               'SET applied.#message = :true, expiresAt = if_not_exists(expiresAt, :expiresAt) ' +
               'ADD keysWarmed :warmed, keysFailed :failed, keysSkipped :skipped',
             ConditionExpression: 'attribute_not_exists(applied.#message)',
-            ExpressionAttributeNames: { '#message': messageId },
+            ExpressionAttributeNames: { '#message': appliedId },
             ExpressionAttributeValues: {
               ':true': true,
               ':expiresAt': epochSeconds() + RETENTION_SECONDS,

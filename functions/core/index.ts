@@ -1,3 +1,4 @@
+export { type AccessReport, AccessReporter, type AccessReporterOptions } from './AccessReporter';
 export { AccessTracker, type AccessTrackerOptions, type KeyAccess } from './AccessTracker';
 export {
   AdaptiveKeyProvider,
