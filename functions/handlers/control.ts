@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { DeadLetterQueue } from '../adapters/DeadLetterQueue';
+import { DynamoAccessTracker } from '../adapters/DynamoAccessTracker';
 import { DynamoRunStore } from '../adapters/DynamoRunStore';
 import { describeRunStatus } from '../adapters/runStatus';
 import { SqsSender } from '../adapters/SqsSender';
@@ -18,6 +19,13 @@ export const controlRequestSchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('cancel'), runId: z.string().min(1) }).strict(),
   z.object({ action: z.literal('runs'), limit: limit(10, 100) }).strict(),
   z
+    .object({
+      action: z.literal('hotKeys'),
+      limit: limit(20, 1_000),
+      threshold: z.number().min(0).default(1),
+    })
+    .strict(),
+  z
     .object({ action: z.literal('dlq'), redrive: z.boolean().default(false), limit: limit(10, 1_000) })
     .strict(),
 ]);
@@ -26,10 +34,13 @@ const config = loadWarmingConfig(process.env);
 const resources = readResources(
   process.env,
   ['runsTable', 'warmQueueUrl', 'warmDlqUrl'],
-  ['maxMessageBytes'],
+  ['trackerTable', 'maxMessageBytes'],
 );
 const clients = createAwsClients();
 const runStore = new DynamoRunStore({ client: clients.dynamodb, tableName: resources.runsTable });
+const tracker = resources.trackerTable
+  ? new DynamoAccessTracker({ client: clients.dynamodb, tableName: resources.trackerTable })
+  : undefined;
 const maxMessageBytes = resources.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
 const deadLetters = new DeadLetterQueue({
   client: clients.sqs,
@@ -46,7 +57,7 @@ const requireRun = async (runId: string) => {
   return run;
 };
 
-/** Operations for the console and the CLI: status, cancel, runs, dlq (peek or redrive). */
+/** Operations for the console and the CLI: status, cancel, runs, hotKeys, dlq (peek or redrive). */
 export const handler = withObservability(async (event: unknown) => {
   const request = parseRequest(controlRequestSchema, event);
   switch (request.action) {
@@ -62,6 +73,10 @@ export const handler = withObservability(async (event: unknown) => {
         ok: true,
         runs: (await runStore.listRuns(request.limit)).map((run) => describeRunStatus(run)),
       };
+    case 'hotKeys':
+      if (!tracker)
+        throw new InvalidRequestError('hot keys need the access tracker table, and this deployment has none');
+      return { ok: true, hotKeys: await tracker.getHotKeys(request.threshold, request.limit) };
     case 'dlq':
       return request.redrive
         ? { ok: true, redrive: await deadLetters.redrive(request.limit) }

@@ -1,11 +1,12 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
+import { DynamoAccessTracker } from '../adapters/DynamoAccessTracker';
 import { DynamoRunStore } from '../adapters/DynamoRunStore';
 import { SqsSender } from '../adapters/SqsSender';
 import { createKeyProvider, parseKeySources } from '../adapters/sourceConfig';
 import { WarmFanOut } from '../adapters/WarmFanOut';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../adapters/warmMessage';
-import { loadWarmingConfig } from '../core';
+import { AdaptiveKeyProvider, loadWarmingConfig } from '../core';
 import { createAwsClients } from './awsClients';
 import { readResources } from './environment';
 import { logger, metrics, parseRequest, withObservability } from './observability';
@@ -26,13 +27,18 @@ const config = loadWarmingConfig(process.env);
 const resources = readResources(
   process.env,
   ['warmQueueUrl', 'runsTable'],
-  ['maxMessageBytes', 'consumerBatchSize'],
+  ['trackerTable', 'maxMessageBytes', 'consumerBatchSize'],
 );
 const clients = createAwsClients();
 const maxMessageBytes = resources.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+const tracker = resources.trackerTable
+  ? new DynamoAccessTracker({ client: clients.dynamodb, tableName: resources.trackerTable })
+  : undefined;
 const fanOut = new WarmFanOut({
   providers: {
-    configured: createKeyProvider(parseKeySources(process.env), clients, { adaptive: undefined }),
+    configured: createKeyProvider(parseKeySources(process.env), clients, { adaptive: tracker }),
+    // `{ "provider": "adaptive" }`: every key read at least twice, hottest first; `limit` trims it.
+    adaptive: tracker && new AdaptiveKeyProvider(tracker, { threshold: 2, limit: 100_000 }),
   },
   runStore: new DynamoRunStore({ client: clients.dynamodb, tableName: resources.runsTable }),
   sender: new SqsSender(clients.sqs, resources.warmQueueUrl, { maxMessageBytes }),

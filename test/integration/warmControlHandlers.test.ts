@@ -1,5 +1,6 @@
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { trackerTableDefinition } from '../../functions/adapters/DynamoAccessTracker';
 import { runsTableDefinition } from '../../functions/adapters/DynamoRunStore';
 import { parseWarmMessage } from '../../functions/adapters/warmMessage';
 import { createLambdaContext } from '../../functions/local/lambdaContext';
@@ -16,6 +17,8 @@ type Handler = (
 ) => Promise<Record<string, unknown>>;
 let warm: Handler;
 let control: Handler;
+let track: Handler;
+let accessDlqUrl: string;
 
 const context = (functionName: string) =>
   createLambdaContext({ functionName, deadline: Date.now() + 30_000 });
@@ -25,14 +28,21 @@ beforeAll(async () => {
   const queues = await sqs.createQueueWithDlq('warm', { maxReceiveCount: 5, visibilityTimeoutSeconds: 30 });
   queueUrl = queues.queueUrl;
   await dynamo.createTable(runsTableDefinition('runs'));
+  await dynamo.createTable(trackerTableDefinition('tracker'));
+  accessDlqUrl = (
+    await sqs.createQueueWithDlq('access', { maxReceiveCount: 5, visibilityTimeoutSeconds: 30 })
+  ).dlqUrl;
   useLocalAws(sqs, dynamo, {
     CODOMYRMEX_WARMING_WARM_QUEUE_URL: queues.queueUrl,
     CODOMYRMEX_WARMING_WARM_DLQ_URL: queues.dlqUrl,
     CODOMYRMEX_WARMING_RUNS_TABLE: 'runs',
+    CODOMYRMEX_WARMING_TRACKER_TABLE: 'tracker',
+    CODOMYRMEX_WARMING_ACCESS_DLQ_URL: accessDlqUrl,
     CODOMYRMEX_WARMING_KEY_SOURCES: JSON.stringify([{ type: 'static', keys: ['home', 'menu', 'footer'] }]),
   });
   warm = (await import('../../functions/handlers/warm')).handler as unknown as Handler;
   control = (await import('../../functions/handlers/control')).handler as unknown as Handler;
+  track = (await import('../../functions/handlers/track')).handler as unknown as Handler;
 });
 
 afterAll(async () => {
@@ -92,5 +102,50 @@ describe('warm and control handlers', () => {
     const unknown = await control({ action: 'explode' }, context('control'));
     expect(unknown.ok).toBe(false);
     expect(String(unknown.error)).toMatch(/^invalid payload: action: /);
+  });
+
+  it('track applies access events once, dead-letters a malformed one, and feeds hot keys and adaptive warms', async () => {
+    const sqsRecord = (messageId: string, body: string) => ({
+      messageId,
+      body,
+      receiptHandle: messageId,
+      attributes: {},
+    });
+    const events = {
+      v: 1,
+      id: 'web-1/000001',
+      at: Date.now(),
+      counts: { 'product:7': 40, 'product:9': 12, 'product:1': 1 },
+    };
+    const batch = {
+      Records: [sqsRecord('m1', JSON.stringify(events)), sqsRecord('m2', '{"v":1,"counts":"lots"}')],
+    };
+
+    expect(await track(batch, context('track'))).toEqual({ batchItemFailures: [] });
+    expect(await track({ Records: [batch.Records[0]] }, context('track'))).toEqual({ batchItemFailures: [] });
+
+    const hot = await control({ action: 'hotKeys', limit: 5 }, context('control'));
+    expect(hot).toMatchObject({
+      ok: true,
+      hotKeys: [
+        { key: 'product:7', count: 40 },
+        { key: 'product:9', count: 12 },
+        { key: 'product:1', count: 1 },
+      ],
+    });
+    const deadLetters = await sqs.client.send(
+      new ReceiveMessageCommand({
+        QueueUrl: accessDlqUrl,
+        WaitTimeSeconds: 1,
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    expect(deadLetters.Messages?.[0]?.MessageAttributes?.reason?.StringValue).toMatch(
+      /^access event body is not an access event batch/,
+    );
+
+    const adaptive = await warm({ provider: 'adaptive', limit: 1, force: true }, context('warm'));
+    expect(adaptive).toMatchObject({ ok: true, status: 'started', keysPlanned: 1 });
+    expect((await receiveAll()).flatMap((message) => message.keys)).toEqual(['product:7']);
   });
 });
