@@ -7,6 +7,7 @@ export type Scenario = () => Promise<Figure[]>;
 const scenarios: { name: string; load: () => Promise<{ run: Scenario }> }[] = [
   { name: 'core engine', load: () => import('./coreEngine') },
   { name: 'access tracker', load: () => import('./accessTracker') },
+  { name: 'warm fan-out', load: () => import('./fanOut') },
   { name: 'access tracking', load: () => import('./accessTracking') },
 ];
 
