@@ -184,28 +184,7 @@ export class DynamoRunStore implements RunStore {
   }
 
   public async cancelRun(runId: string): Promise<RunRecord | undefined> {
-    try {
-      await this.#retrying(() =>
-        this.#client.send(
-          new UpdateCommand({
-            TableName: this.#tableName,
-            Key: runKey(runId),
-            UpdateExpression: 'SET #status = :cancelled, endedAt = :now, expiresAt = :expiresAt',
-            ConditionExpression: '#status = :running',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: {
-              ':cancelled': 'cancelled',
-              ':running': 'running',
-              ':now': new Date().toISOString(),
-              ':expiresAt': epochSeconds() + RETENTION_SECONDS,
-            },
-          }),
-        ),
-      );
-      await this.releaseRunLock(runId);
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    await this.#endRun(runId, 'cancelled');
     return this.getRun(runId);
   }
 
@@ -255,11 +234,21 @@ export class DynamoRunStore implements RunStore {
     }
   }
 
-  /** Marks the run finished once every planned key is accounted for; the condition lets one caller win. */
+  /** Marks the run finished once every planned key is accounted for. */
   async #finishIfDone(runId: string): Promise<RunRecord | undefined> {
     const run = await this.getRun(runId);
-    if (run?.status !== 'running' || run.keysWarmed + run.keysFailed + run.keysSkipped < run.keysPlanned)
+    if (run?.status !== 'running' || run.keysWarmed + run.keysFailed + run.keysSkipped < run.keysPlanned) {
       return run;
+    }
+    const endedAt = await this.#endRun(runId, 'finished');
+    return endedAt ? { ...run, status: 'finished', endedAt } : this.getRun(runId);
+  }
+
+  /**
+   * Moves a running run to `status` and releases its lock. The condition lets exactly one caller
+   * win; the others (and a run no longer running) get `undefined`.
+   */
+  async #endRun(runId: string, status: 'finished' | 'cancelled'): Promise<string | undefined> {
     const endedAt = new Date().toISOString();
     try {
       await this.#retrying(() =>
@@ -267,11 +256,11 @@ export class DynamoRunStore implements RunStore {
           new UpdateCommand({
             TableName: this.#tableName,
             Key: runKey(runId),
-            UpdateExpression: 'SET #status = :finished, endedAt = :endedAt, expiresAt = :expiresAt',
+            UpdateExpression: 'SET #status = :ended, endedAt = :endedAt, expiresAt = :expiresAt',
             ConditionExpression: '#status = :running',
             ExpressionAttributeNames: { '#status': 'status' },
             ExpressionAttributeValues: {
-              ':finished': 'finished',
+              ':ended': status,
               ':running': 'running',
               ':endedAt': endedAt,
               ':expiresAt': epochSeconds() + RETENTION_SECONDS,
@@ -279,12 +268,12 @@ export class DynamoRunStore implements RunStore {
           }),
         ),
       );
-      await this.releaseRunLock(runId);
-      return { ...run, status: 'finished', endedAt };
     } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      return this.getRun(runId);
+      if (isConditionFailure(error)) return undefined;
+      throw error;
     }
+    await this.releaseRunLock(runId);
+    return endedAt;
   }
 
   async #runItem(runId: string): Promise<RunItem | undefined> {
