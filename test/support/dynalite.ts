@@ -45,7 +45,9 @@ export const startLocalDynamo = async (): Promise<LocalDynamo> => {
     },
     async close() {
       client.destroy();
-      await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        server.close((error) => (error ? reject(error) : resolve())),
+      );
     },
   };
 };
@@ -56,5 +58,6 @@ export const createTables = async (
   names: { runs?: string; tracker?: string },
 ): Promise<void> => {
   if (names.runs) await client.send(new CreateTableCommand(createTableInput(RUNS_TABLE, names.runs)));
-  if (names.tracker) await client.send(new CreateTableCommand(createTableInput(TRACKER_TABLE, names.tracker)));
+  if (names.tracker)
+    await client.send(new CreateTableCommand(createTableInput(TRACKER_TABLE, names.tracker)));
 };
