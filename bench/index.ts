@@ -9,6 +9,7 @@ const scenarios: { name: string; load: () => Promise<{ run: Scenario }> }[] = [
   { name: 'access tracker', load: () => import('./accessTracker') },
   { name: 'warm fan-out', load: () => import('./fanOut') },
   { name: 'access tracking', load: () => import('./accessTracking') },
+  { name: 'redis store', load: () => import('./redisStore') },
 ];
 
 const figures: Figure[] = [];

@@ -1,0 +1,194 @@
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const HOST = '127.0.0.1';
+const READY_TIMEOUT_MS = 10_000;
+
+/** A private `redis-server` for one test file or benchmark. */
+export interface LocalRedis {
+  /** `redis://127.0.0.1:<port>`. */
+  url: string;
+  port: number;
+  /** Stops the server gracefully and removes its directory. */
+  stop(): Promise<void>;
+  /** Kills the server with SIGKILL, as a crash would. */
+  kill(): Promise<void>;
+  /** Starts the server again on the same port, empty. */
+  restart(): Promise<void>;
+}
+
+/** A private 3-node Redis Cluster (no replicas) covering all 16,384 slots. */
+export interface LocalRedisCluster {
+  nodes: { host: string; port: number }[];
+  stop(): Promise<void>;
+}
+
+const requireRedisServer = (): void => {
+  const probe = spawnSync('redis-server', ['--version'], { stdio: 'ignore' });
+  if (probe.error || probe.status !== 0) {
+    throw new Error(
+      'redis-server is not installed: apt-get install redis-server (or run bash .ci/run, which installs it)',
+    );
+  }
+};
+
+/** A port nothing listens on now (never 6379). */
+export const freePort = async (): Promise<number> => {
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const server = createServer();
+      server.once('error', reject);
+      server.listen(0, HOST, () => {
+        const address = server.address();
+        const found = typeof address === 'object' && address ? address.port : 0;
+        server.close(() => resolve(found));
+      });
+    });
+    // A cluster node also listens on port + 10000, the cluster bus.
+    if (port !== 6379 && port + 10_000 < 65_536) return port;
+  }
+};
+
+const cli = (port: number, ...args: string[]) =>
+  run('redis-cli', ['-h', HOST, '-p', String(port), ...args], { timeout: READY_TIMEOUT_MS });
+
+const waitFor = async (what: string, ready: () => Promise<boolean>): Promise<void> => {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (await ready().catch(() => false)) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${what} not ready after ${READY_TIMEOUT_MS} ms`);
+};
+
+const spawnServer = (port: number, dir: string, extra: string[]): ChildProcess => {
+  const child = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      HOST,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      '--protected-mode',
+      'no',
+      ...extra,
+    ],
+    { stdio: 'ignore' },
+  );
+  child.on('error', () => {});
+  return child;
+};
+
+const exited = (child: ChildProcess): Promise<void> =>
+  child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((resolve) => child.once('exit', () => resolve()));
+
+const startNode = async (port: number, dir: string, extra: string[] = []): Promise<ChildProcess> => {
+  const child = spawnServer(port, dir, extra);
+  await waitFor(`redis-server on port ${port}`, async () => {
+    if (child.exitCode !== null) throw new Error(`redis-server on port ${port} exited`);
+    return (await cli(port, 'PING')).stdout.trim() === 'PONG';
+  });
+  return child;
+};
+
+/**
+ * Starts a private `redis-server` on a free port of 127.0.0.1, with no persistence, and waits until
+ * it answers PING.
+ *
+ * @example
+ * const redis = await startRedisServer();
+ * const store = new RedisStore({ url: redis.url });
+ * await redis.stop();
+ */
+export const startRedisServer = async (): Promise<LocalRedis> => {
+  requireRedisServer();
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'redis-'));
+  let child = await startNode(port, dir);
+  return {
+    url: `redis://${HOST}:${port}`,
+    port,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+    async kill() {
+      child.kill('SIGKILL');
+      await exited(child);
+    },
+    async restart() {
+      child.kill('SIGKILL');
+      await exited(child);
+      child = await startNode(port, dir);
+    },
+  };
+};
+
+/**
+ * Starts three `--cluster-enabled yes` nodes on free ports, joins them with
+ * `redis-cli --cluster create` (no replicas), and waits until the cluster reports `cluster_state:ok`.
+ */
+export const startRedisCluster = async (): Promise<LocalRedisCluster> => {
+  requireRedisServer();
+  const dir = mkdtempSync(join(tmpdir(), 'redis-cluster-'));
+  const nodes: { host: string; port: number }[] = [];
+  const children: ChildProcess[] = [];
+  const stop = async () => {
+    for (const child of children) child.kill('SIGKILL');
+    await Promise.all(children.map(exited));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    for (let index = 0; index < 3; index++) {
+      const port = await freePort();
+      const nodeDir = join(dir, String(port));
+      mkdirSync(nodeDir);
+      children.push(
+        await startNode(port, nodeDir, [
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          join(dir, `nodes-${port}.conf`),
+          '--cluster-node-timeout',
+          '5000',
+        ]),
+      );
+      nodes.push({ host: HOST, port });
+    }
+    await run(
+      'redis-cli',
+      [
+        '--cluster',
+        'create',
+        ...nodes.map((node) => `${node.host}:${node.port}`),
+        '--cluster-replicas',
+        '0',
+        '--cluster-yes',
+      ],
+      { timeout: READY_TIMEOUT_MS * 3 },
+    );
+    for (const node of nodes) {
+      await waitFor(`cluster node ${node.port}`, async () =>
+        (await cli(node.port, 'CLUSTER', 'INFO')).stdout.includes('cluster_state:ok'),
+      );
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { nodes, stop };
+};
