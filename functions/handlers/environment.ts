@@ -31,6 +31,18 @@ const RESOURCES = {
   maxMessageBytes: { variable: 'MAX_MESSAGE_BYTES', schema: positiveInteger(1_024, 1_048_576) },
   /** Messages the consumer's event source mapping hands one invocation. */
   consumerBatchSize: { variable: 'CONSUMER_BATCH_SIZE', schema: positiveInteger(1, 10_000) },
+  /** The cache: `redis://host:port` or `rediss://host:port` (TLS, as ElastiCache Serverless requires). */
+  cacheUrl: {
+    variable: 'CACHE_URL',
+    schema: z.string().regex(/^rediss?:\/\/[^\s/]+/, 'expected redis://host:port or rediss://host:port'),
+  },
+  /** `true` for a cluster-mode cache (ElastiCache Serverless is one). */
+  cacheCluster: {
+    variable: 'CACHE_CLUSTER',
+    schema: z
+      .enum(['true', 'false'], { message: 'expected true or false' })
+      .transform((text) => text === 'true'),
+  },
   /** Field of a loaded value that holds its version; when set, writes never replace a newer version. */
   versionField: {
     variable: 'VERSION_FIELD',
