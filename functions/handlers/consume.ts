@@ -2,32 +2,28 @@ import { randomUUID } from 'node:crypto';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { DynamoRunStore } from '../adapters/DynamoRunStore';
-import { RedisStore } from '../adapters/RedisStore';
 import { SqsSender } from '../adapters/SqsSender';
 import { createValueLoader, parseValueSource } from '../adapters/sourceConfig';
 import { WarmConsumer } from '../adapters/WarmConsumer';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../adapters/warmMessage';
 import { loadWarmingConfig } from '../core';
 import { createAwsClients } from './awsClients';
+import { createCacheStore } from './cacheStore';
 import { readResources } from './environment';
 import { logger, metrics, withObservability } from './observability';
 
 const config = loadWarmingConfig(process.env);
 const resources = readResources(
   process.env,
-  ['warmQueueUrl', 'warmDlqUrl', 'runsTable', 'cacheUrl'],
-  ['cacheCluster', 'maxMessageBytes', 'versionField'],
+  ['warmQueueUrl', 'warmDlqUrl', 'runsTable'],
+  ['maxMessageBytes', 'versionField'],
 );
 const clients = createAwsClients();
 const maxMessageBytes = resources.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
 const { versionField } = resources;
 
 const consumer = new WarmConsumer({
-  cache: new RedisStore({
-    url: resources.cacheUrl,
-    cluster: resources.cacheCluster ?? false,
-    ttlSeconds: config.ttlSeconds > 0 ? config.ttlSeconds : undefined,
-  }),
+  cache: createCacheStore(process.env, config),
   loader: await createValueLoader(parseValueSource(process.env), clients),
   runStore: new DynamoRunStore({ client: clients.dynamodb, tableName: resources.runsTable }),
   requeue: new SqsSender(clients.sqs, resources.warmQueueUrl, { maxMessageBytes }),

@@ -8,6 +8,7 @@ import { WarmFanOut } from '../adapters/WarmFanOut';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../adapters/warmMessage';
 import { AdaptiveKeyProvider, loadWarmingConfig } from '../core';
 import { createAwsClients } from './awsClients';
+import { createCacheStore } from './cacheStore';
 import { readResources } from './environment';
 import { logger, metrics, parseRequest, withObservability } from './observability';
 
@@ -27,7 +28,7 @@ const config = loadWarmingConfig(process.env);
 const resources = readResources(
   process.env,
   ['warmQueueUrl', 'runsTable'],
-  ['trackerTable', 'maxMessageBytes', 'consumerBatchSize'],
+  ['trackerTable', 'maxMessageBytes', 'consumerBatchSize', 'cacheUrl'],
 );
 const clients = createAwsClients();
 const maxMessageBytes = resources.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
@@ -40,6 +41,8 @@ const fanOut = new WarmFanOut({
     // `{ "provider": "adaptive" }`: every key read at least twice, hottest first; `limit` trims it.
     adaptive: tracker && new AdaptiveKeyProvider(tracker, { threshold: 2, limit: 100_000 }),
   },
+  // Only a TTL-aware warm (`ttlSeconds` set) asks the cache which keys are due for a refresh.
+  cache: config.ttlSeconds > 0 && resources.cacheUrl ? createCacheStore(process.env, config) : undefined,
   runStore: new DynamoRunStore({ client: clients.dynamodb, tableName: resources.runsTable }),
   sender: new SqsSender(clients.sqs, resources.warmQueueUrl, { maxMessageBytes }),
   config,
