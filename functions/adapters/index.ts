@@ -1,0 +1,38 @@
+export { type DeadLetter, DeadLetterQueue, type DeadLetterQueueDependencies } from './DeadLetterQueue';
+export {
+  AccessTrackingError,
+  DynamoAccessTracker,
+  type DynamoAccessTrackerOptions,
+  type RecordBatchesResult,
+} from './DynamoAccessTracker';
+export { DynamoRunStore } from './DynamoRunStore';
+export {
+  CombinedKeyProvider,
+  DynamoKeyProvider,
+  type DynamoKeyProviderOptions,
+  KeySourceError,
+  LambdaKeyProvider,
+  type LambdaKeyProviderOptions,
+  S3KeyProvider,
+  type S3KeyProviderOptions,
+} from './keySources';
+export { RedisStore, type RedisStoreOptions } from './RedisStore';
+export { RedisUnavailableError } from './RedisUnavailableError';
+export type { MessageProgress, RunRecord, RunStatus, RunStore, RunTrigger } from './RunStore';
+export type { RedisSerializer } from './redisValueCodec';
+export { type OutgoingMessage, SqsSender, type SqsSenderOptions, UnsentMessagesError } from './SqsSender';
+export {
+  DynamoValueLoader,
+  type DynamoValueLoaderOptions,
+  HttpBatchValueLoader,
+  type HttpBatchValueLoaderOptions,
+  HttpValueLoader,
+  type HttpValueLoaderOptions,
+  LambdaValueLoader,
+  type LambdaValueLoaderOptions,
+  UnprocessedKeysError,
+  ValueSourceError,
+} from './valueSources';
+export { WarmConsumer, type WarmConsumerDependencies } from './WarmConsumer';
+export { WarmFanOut, type WarmFanOutDependencies, type WarmOutcome, type WarmRequest } from './WarmFanOut';
+export { MalformedMessageError } from './warmMessage';
