@@ -1,7 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
@@ -51,6 +50,22 @@ const answerBadInput = (): MiddlewareObj<unknown, unknown, Error, Context> => ({
 });
 
 /**
+ * Publishes the invocation's metrics (and the cold start, once per container). Unlike Powertools'
+ * `logMetrics`, an invocation that recorded none (a status query, a skipped run) publishes nothing
+ * instead of logging a warning on every call.
+ */
+const publishMetrics = (): MiddlewareObj<unknown, unknown, Error, Context> => {
+  const publish = () => {
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  };
+  return {
+    before: (request) => metrics.captureColdStartMetric(request.context.functionName),
+    after: publish,
+    onError: publish,
+  };
+};
+
+/**
  * Wraps a handler's business logic with the project's middlewares: Lambda context in every log line,
  * metrics flushed (cold starts counted), and clear answers to bad input.
  */
@@ -59,5 +74,5 @@ export const withObservability = <Event, Result>(
 ) =>
   middy(handler)
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics, { captureColdStartMetric: true }))
+    .use(publishMetrics())
     .use(answerBadInput());
