@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { withTimeout } from './abortable';
-import { CancelledError, describeError, TimeoutError } from './errors';
+import { CacheWarmersError, CancelledError, describeError, TimeoutError } from './errors';
 import { collectWeightedKeys, findKeysDueForRefresh } from './planKeys';
 import { type RetryOptions, retryWithBackoff } from './retryWithBackoff';
 import type {
@@ -48,8 +48,15 @@ export class WarmRun<K, V> {
   readonly #cancel = new AbortController();
   /** Aborts at `warmupTimeoutSeconds`: loads in flight stop, and the run ends. */
   readonly #deadline = new AbortController();
-  /** Aborts on cancel or deadline: nothing new starts, no retry waits. */
-  readonly #stop = AbortSignal.any([this.#cancel.signal, this.#deadline.signal]);
+  /**
+   * Aborts when the store fails a write after that write's retries (it threw, rather than refusing
+   * entries): the store is down, so the run loads nothing more it could not write, and ends.
+   */
+  readonly #storeFailed = new AbortController();
+  /** Aborts on the first of cancel, deadline or store failure (its reason): nothing new starts, no load retry waits. */
+  readonly #stop = AbortSignal.any([this.#cancel.signal, this.#deadline.signal, this.#storeFailed.signal]);
+  /** Aborts on deadline or store failure: loads in flight are given up, and write retries wait no more. */
+  readonly #giveUp = AbortSignal.any([this.#deadline.signal, this.#storeFailed.signal]);
   readonly #writer: WriteBatcher<K, V>;
   /** Keys warmed, failed or skipped; a key is settled once. */
   readonly #settled = new Set<K>();
@@ -78,7 +85,7 @@ export class WarmRun<K, V> {
     this.#options = options;
     this.#writer = new WriteBatcher((entries) => this.#writeWithRetries(entries), config.batchSize);
     // Every load and write in flight listens to these; maxWorkers may well exceed Node's default of 10.
-    setMaxListeners(0, this.#deadline.signal, this.#stop);
+    setMaxListeners(0, this.#deadline.signal, this.#stop, this.#giveUp);
     if (options.signal?.aborted) this.cancel();
     options.signal?.addEventListener('abort', () => this.cancel(), { once: true });
   }
@@ -186,7 +193,16 @@ export class WarmRun<K, V> {
       }
       if (entries.length === 0) return;
       const results = await this.#writer.write(entries).catch((error: unknown) => {
-        for (const { key } of entries) this.#fail(key, `write failed: ${describeError(error)}`);
+        const reason =
+          error === this.#storeFailed.signal.reason
+            ? describeError(error)
+            : `write failed: ${describeError(error)}`;
+        for (const { key } of entries) this.#fail(key, reason);
+        if (!this.#giveUp.aborted) {
+          this.#storeFailed.abort(
+            new CacheWarmersError(`not written: the cache store failed a write (${describeError(error)})`),
+          );
+        }
         return [];
       });
       for (const result of results) this.#record(result);
@@ -212,14 +228,18 @@ export class WarmRun<K, V> {
           },
           this.#config.attemptTimeoutSeconds * 1000,
           describe,
-          this.#deadline.signal,
+          this.#giveUp,
         ),
       this.#backoff(this.#stop),
     );
   }
 
-  /** Write retries go on after a cancel, so loaded values are not thrown away; only the deadline stops them. */
+  /**
+   * Write retries go on after a cancel, so loaded values are not thrown away; the deadline stops them,
+   * and so does a store failure, after which a write is not even tried.
+   */
   #writeWithRetries(entries: readonly CacheEntry<K, V>[]): Promise<WriteResult<K>[]> {
+    if (this.#storeFailed.signal.aborted) return Promise.reject(this.#storeFailed.signal.reason);
     const ttlSeconds = this.#config.ttlSeconds > 0 ? this.#config.ttlSeconds : undefined;
     const mode = this.#versionOf ? 'ifNewer' : 'overwrite';
     return retryWithBackoff(
@@ -230,7 +250,7 @@ export class WarmRun<K, V> {
           `writing ${entries.length} entries`,
           this.#deadline.signal,
         ),
-      this.#backoff(this.#deadline.signal),
+      this.#backoff(this.#giveUp),
     );
   }
 
@@ -274,8 +294,15 @@ export class WarmRun<K, V> {
       for (const key of unit) this.#fail(key, `not finished before the run reached ${timeout}`);
     }
     const reason = cancelled ? 'the run was cancelled before it was loaded' : `not reached before ${timeout}`;
+    // Keys never loaded fail when the store's failure is what stopped the run: they were not written.
+    const storeFailed =
+      this.#storeFailed.signal.aborted && this.#stop.reason === this.#storeFailed.signal.reason;
+    const storeFailure = storeFailed ? describeError(this.#stop.reason) : undefined;
     for (const unit of this.#units.slice(this.#nextUnit)) {
-      for (const key of unit) this.#skip(key, reason);
+      for (const key of unit) {
+        if (storeFailure) this.#fail(key, storeFailure);
+        else this.#skip(key, reason);
+      }
     }
     this.#finished = true;
     const attempted = this.#keysWarmed + this.#failures.size;

@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BatchValueLoader, CacheWarmer, CallableValueLoader, StaticKeyProvider } from '../../functions/core';
+import type { CacheStore } from '../../functions/core';
+import {
+  BatchValueLoader,
+  CacheWarmer,
+  CallableValueLoader,
+  MemoryStore,
+  StaticKeyProvider,
+} from '../../functions/core';
 
 /** How a key behaves at the source: fails this many attempts first, or never has a value. */
 type KeyBehaviour = { failures: number } | { missing: true };
@@ -92,6 +99,81 @@ describe('CacheWarmer properties', () => {
           }
         }
       }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('when the store goes down mid-run, loads nothing more and fails every key it did not write', async () => {
+    const outage = fc.record({
+      keys: fc.array(fc.string({ minLength: 1, maxLength: 4 }), { maxLength: 60 }),
+      missing: fc.array(fc.string({ minLength: 1, maxLength: 4 }), { maxLength: 10 }),
+      writesBeforeOutage: fc.integer({ min: 0, max: 6 }),
+      maxWorkers: fc.integer({ min: 1, max: 8 }),
+      batchSize: fc.integer({ min: 1, max: 10 }),
+      batched: fc.boolean(),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        outage,
+        async ({ keys, missing, writesBeforeOutage, maxWorkers, batchSize, batched }) => {
+          const noValue = new Set(missing);
+          let writes = 0;
+          let loadsAfterOutage = 0;
+          const load = (key: string) => (noValue.has(key) ? undefined : valueFor(key));
+          const startLoad = () => {
+            if (writes > writesBeforeOutage) loadsAfterOutage++;
+            return new Promise((resolve) => setImmediate(resolve));
+          };
+          const loader = batched
+            ? new BatchValueLoader(async (batch: readonly string[]) => {
+                await startLoad();
+                const values = new Map<string, ReturnType<typeof valueFor>>();
+                for (const key of batch) {
+                  const value = load(key);
+                  if (value) values.set(key, value);
+                }
+                return values;
+              })
+            : new CallableValueLoader(async (key: string) => {
+                await startLoad();
+                return load(key);
+              });
+          const memory = new MemoryStore<string, ReturnType<typeof valueFor>>();
+          const store: CacheStore<string, ReturnType<typeof valueFor>> = {
+            get: (key) => memory.get(key),
+            set: (key, value, options) => memory.set(key, value, options),
+            delete: (key) => memory.delete(key),
+            setMany: async (entries, options) => {
+              if (++writes > writesBeforeOutage) throw new Error('connection refused');
+              return memory.setMany(entries, options);
+            },
+          };
+          const warmer = new CacheWarmer(store, new StaticKeyProvider(keys), loader, {
+            maxWorkers,
+            batchSize,
+            // No retries: the first write the store fails is its failure.
+            maxRetries: 0,
+            retryBaseDelayMs: 0,
+            retryMaxDelayMs: 0,
+          });
+
+          const stats = await warmer.warm();
+
+          const distinct = new Set(keys);
+          expect(stats.keysWarmed + stats.keysFailed + stats.keysSkipped).toBe(distinct.size);
+          expect(memory.size).toBe(stats.keysWarmed);
+          expect(loadsAfterOutage).toBe(0);
+          for (const key of distinct) {
+            const outcomes = [
+              stats.failures.has(key),
+              stats.skipped.has(key),
+              (await memory.get(key)) !== undefined,
+            ];
+            expect(outcomes.filter(Boolean)).toHaveLength(1);
+            if (stats.skipped.has(key)) expect(noValue.has(key)).toBe(true);
+          }
+        },
+      ),
       { numRuns: 150 },
     );
   });

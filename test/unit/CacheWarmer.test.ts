@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { CacheEntry, CacheStore, WriteResult } from '../../functions/core';
+import type { CacheEntry, CacheStore, WarmingConfig, WarmingStats, WriteResult } from '../../functions/core';
 import {
   BatchValueLoader,
   CacheWarmer,
@@ -422,6 +422,136 @@ describe('priority and limits', () => {
     expect([...cache.keys()].sort()).toEqual(['key:7', 'key:8', 'key:9']);
     expect(stats.keysSkipped).toBe(7);
     expect(stats.skipped.get('key:0')).toBe('beyond maxKeysPerRun (3) by weight');
+  });
+});
+
+describe('when the cache store fails', () => {
+  /** A store whose `setMany` is `writeMany`; a per-key loader that takes 1 s per key. */
+  const setUp = (writeMany: CacheStore<string, string>['setMany'], config: Partial<WarmingConfig> = {}) => {
+    const store: CacheStore<string, string> = {
+      get: async () => undefined,
+      set: async (key) => ({ key, status: 'written' }),
+      delete: async () => false,
+      setMany: writeMany,
+    };
+    const { probe, loader } = concurrencyProbe(loadedValue, 1_000);
+    const warmer = new CacheWarmer(store, new StaticKeyProvider(keys(20)), loader, {
+      maxWorkers: 2,
+      maxRetries: 1,
+      retryBaseDelayMs: 100,
+      retryMaxDelayMs: 100,
+      warmupTimeoutSeconds: 60,
+      ...config,
+    });
+    return { probe, warmer };
+  };
+
+  it('stops loading once a write fails after its retries, and fails every unwritten key with that error', async () => {
+    useFakeClock();
+    let writes = 0;
+    const { probe, warmer } = setUp(async () => {
+      writes++;
+      throw new Error('connection refused');
+    });
+
+    let stats: WarmingStats<string> | undefined;
+    const run = warmer.warm().then((result) => {
+      stats = result;
+    });
+    await advanceClock(3_000, 100);
+
+    expect(stats).toMatchObject({ keysWarmed: 0, keysFailed: 20, keysSkipped: 0 });
+    expect(writes).toBe(2);
+    expect(probe.calls).toBe(2);
+    expect(stats?.failures.get('key:0')).toBe('write failed: connection refused');
+    for (const key of ['key:2', 'key:19']) {
+      expect(stats?.failures.get(key)).toBe(
+        'not written: the cache store failed a write (connection refused)',
+      );
+    }
+    await run;
+  });
+
+  it('gives up the loads in flight when the store fails, aborting their signals', async () => {
+    useFakeClock();
+    const aborted: string[] = [];
+    const loader = new CallableValueLoader(async (key: string, signal: AbortSignal) => {
+      signal.addEventListener('abort', () => aborted.push(key));
+      await sleep(key === 'key:0' ? 1_000 : 10_000);
+      return loadedValue(key);
+    });
+    const store: CacheStore<string, string> = {
+      get: async () => undefined,
+      set: async (key) => ({ key, status: 'written' }),
+      delete: async () => false,
+      setMany: async () => {
+        throw new Error('connection refused');
+      },
+    };
+    const warmer = new CacheWarmer(store, new StaticKeyProvider(keys(4)), loader, {
+      maxWorkers: 4,
+      maxRetries: 0,
+    });
+
+    let stats: WarmingStats<string> | undefined;
+    const run = warmer.warm().then((result) => {
+      stats = result;
+    });
+    await advanceClock(2_000, 100);
+
+    expect(stats?.keysFailed).toBe(4);
+    expect(aborted.sort()).toEqual(['key:1', 'key:2', 'key:3']);
+    expect(stats?.failures.get('key:3')).toBe(
+      'not written: the cache store failed a write (connection refused)',
+    );
+    await run;
+  });
+
+  it('goes on when the store recovers within a write’s retries', async () => {
+    useFakeClock();
+    let writes = 0;
+    const { warmer } = setUp(async (entries) => {
+      writes++;
+      if (writes === 1) throw new Error('connection reset');
+      return entries.map(({ key }) => ({ key, status: 'written' as const }));
+    });
+
+    const result = warmer.warm();
+    await advanceClock(11_000);
+    const stats = await result;
+
+    expect(stats).toMatchObject({ keysWarmed: 20, keysFailed: 0, keysSkipped: 0 });
+  });
+
+  it('goes on when the store refuses entries one by one', async () => {
+    useFakeClock();
+    const { probe, warmer } = setUp(async (entries) =>
+      entries.map(({ key }) => ({ key, status: 'rejected' as const, reason: 'value too large' })),
+    );
+
+    const result = warmer.warm();
+    await advanceClock(11_000);
+    const stats = await result;
+
+    expect(probe.calls).toBe(20);
+    expect(stats).toMatchObject({ keysWarmed: 0, keysFailed: 20 });
+    expect(stats.failures.get('key:19')).toBe('value too large');
+  });
+
+  it('leaves keys a cancel stopped skipped, even when the store fails afterwards', async () => {
+    useFakeClock();
+    const { warmer } = setUp(async () => {
+      throw new Error('connection refused');
+    });
+
+    const run = warmer.warmAsync();
+    await vi.advanceTimersByTimeAsync(500);
+    run.cancel();
+    await advanceClock(3_000, 100);
+    const stats = await run.result;
+
+    expect(stats).toMatchObject({ cancelled: true, keysFailed: 2, keysSkipped: 18 });
+    expect(stats.skipped.get('key:19')).toBe('the run was cancelled before it was loaded');
   });
 });
 
