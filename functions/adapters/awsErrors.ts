@@ -1,3 +1,5 @@
+import { describeError } from '../core';
+
 /**
  * Whether an AWS SDK error is worth another try: throttling, a server-side fault, or no response at
  * all (network, timeout). A 4xx that is not throttling (access denied, missing queue, bad request)
@@ -20,3 +22,9 @@ export const isRetryableAwsError = (error: unknown): boolean => {
   const status = $metadata?.httpStatusCode;
   return status === undefined || status >= 500;
 };
+
+/** An AWS SDK error as `Name: message` (`AccessDeniedException: User … is not authorized …`), for error messages. */
+export const describeAwsError = (error: unknown): string =>
+  error instanceof Error && error.name !== 'Error' && !error.message.startsWith(error.name)
+    ? `${error.name}: ${describeError(error)}`
+    : describeError(error);

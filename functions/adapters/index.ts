@@ -1,3 +1,4 @@
+export { CacheSecretError, cacheTokenFromSecret, readCacheToken } from './cacheTokenSecret';
 export { type DeadLetter, DeadLetterQueue, type DeadLetterQueueDependencies } from './DeadLetterQueue';
 export {
   AccessTrackingError,
@@ -6,6 +7,12 @@ export {
   type RecordBatchesResult,
 } from './DynamoAccessTracker';
 export { DynamoRunStore } from './DynamoRunStore';
+export { CacheDiscoveryError, type DiscoveredCache, discoverCacheEndpoint } from './discoverCacheEndpoint';
+export {
+  createElastiCacheIamTokenProvider,
+  type ElastiCacheIamTokenOptions,
+  IAM_TOKEN_LIFETIME_SECONDS,
+} from './elastiCacheIamToken';
 export {
   CombinedKeyProvider,
   DynamoKeyProvider,
@@ -19,6 +26,12 @@ export {
 export { RedisStore, type RedisStoreOptions } from './RedisStore';
 export { RedisUnavailableError } from './RedisUnavailableError';
 export type { MessageProgress, RunRecord, RunStatus, RunStore, RunTrigger } from './RunStore';
+export type {
+  RedisAuth,
+  RedisEndpoint,
+  RedisIamAuth,
+  RedisTokenAuth,
+} from './redisConnection';
 export type { RedisSerializer } from './redisValueCodec';
 export { type OutgoingMessage, SqsSender, type SqsSenderOptions, UnsentMessagesError } from './SqsSender';
 export {

@@ -1,19 +1,129 @@
-import { RedisStore } from '../adapters/RedisStore';
-import type { WarmingConfig } from '../core';
-import { readResources } from './environment';
+import { cacheTokenFromSecret } from '../adapters/cacheTokenSecret';
+import { discoverCacheEndpoint } from '../adapters/discoverCacheEndpoint';
+import { RedisStore, type RedisStoreOptions } from '../adapters/RedisStore';
+import type { RedisAuth } from '../adapters/redisConnection';
+import { ConfigurationError, MemoryStore, type WarmingConfig } from '../core';
+import { type CacheClients, createCacheClients } from './awsClients';
+import { readResources, resourceVariable } from './environment';
+
+/**
+ * `memory://…` stores by URL, one per process: the local runtime runs every function in one process,
+ * and they share one in-process cache as the deployed functions share one ElastiCache.
+ */
+const memoryStores = new Map<string, MemoryStore<string, unknown>>();
+/** The Redis connections this process opened, so a local process can close them and exit. */
+const redisStores = new Set<RedisStore>();
+
+const CACHE_RESOURCES = [
+  'cacheUrl',
+  'cacheName',
+  'cacheCluster',
+  'cacheAuth',
+  'cacheSecretArn',
+  'cacheUser',
+] as const;
+type CacheResources = ReturnType<typeof readResources<never, (typeof CACHE_RESOURCES)[number]>>;
+
+const URL_VARIABLE = resourceVariable('cacheUrl');
+const NAME_VARIABLE = resourceVariable('cacheName');
+const AUTH_VARIABLE = resourceVariable('cacheAuth');
+const SECRET_VARIABLE = resourceVariable('cacheSecretArn');
+const USER_VARIABLE = resourceVariable('cacheUser');
+
+/** The cache's URL, or its endpoint looked up by name on the first connection: exactly one of the two. */
+const endpointOptions = (
+  { cacheUrl, cacheName, cacheCluster }: CacheResources,
+  clients: CacheClients,
+): Pick<RedisStoreOptions<unknown>, 'url' | 'cluster' | 'endpoint'> => {
+  if (cacheUrl !== undefined && cacheName !== undefined) {
+    throw new ConfigurationError(`${URL_VARIABLE}, ${NAME_VARIABLE}`, 'set one of them, not both');
+  }
+  // The lookup says whether the cache is in cluster mode, so CACHE_CLUSTER only applies to a URL.
+  if (cacheName !== undefined)
+    return { endpoint: () => discoverCacheEndpoint(clients.elasticache, cacheName) };
+  if (cacheUrl !== undefined) return { url: cacheUrl, cluster: cacheCluster ?? false };
+  throw new ConfigurationError(
+    `${URL_VARIABLE}, ${NAME_VARIABLE}`,
+    'one of them is required: the cache URL, or its name to look its endpoint up',
+  );
+};
+
+/** How to authenticate, from CACHE_AUTH and the variables that mode needs (and no others). */
+const authOptions = (
+  { cacheAuth = 'none', cacheSecretArn, cacheUser, cacheName }: CacheResources,
+  clients: CacheClients,
+): RedisAuth | undefined => {
+  if (cacheAuth === 'none') {
+    if (cacheSecretArn !== undefined || cacheUser !== undefined) {
+      const stray = cacheSecretArn === undefined ? USER_VARIABLE : SECRET_VARIABLE;
+      throw new ConfigurationError(AUTH_VARIABLE, `is none, yet ${stray} is set: set it to token or iam`);
+    }
+    return undefined;
+  }
+  if (cacheAuth === 'token') {
+    if (cacheSecretArn === undefined) {
+      throw new ConfigurationError(SECRET_VARIABLE, `is required with ${AUTH_VARIABLE}=token`);
+    }
+    return {
+      kind: 'token',
+      token: cacheTokenFromSecret(clients.secretsManager, cacheSecretArn),
+      username: cacheUser,
+    };
+  }
+  if (cacheSecretArn !== undefined) {
+    throw new ConfigurationError(SECRET_VARIABLE, `is not used with ${AUTH_VARIABLE}=iam: unset it`);
+  }
+  if (cacheUser === undefined) {
+    throw new ConfigurationError(
+      USER_VARIABLE,
+      `is required with ${AUTH_VARIABLE}=iam: the ElastiCache user id`,
+    );
+  }
+  if (cacheName === undefined) {
+    throw new ConfigurationError(
+      NAME_VARIABLE,
+      `is required with ${AUTH_VARIABLE}=iam: the token is signed for the cache by name`,
+    );
+  }
+  return { kind: 'iam', userId: cacheUser, region: () => clients.elasticache.config.region() };
+};
 
 /**
  * The cache the functions write to (consume) and ask for remaining TTLs (warm), from the resource
- * variables the CDK construct sets; one connection per container, opened on first use.
+ * variables the CDK construct sets; one connection per container, opened on first use, which looks
+ * the endpoint up when the cache is given by name and reads the AUTH token from Secrets Manager, once
+ * each. `memory://` (local runtime only) is an in-process store shared by every function of the process.
+ * @throws ConfigurationError naming the variables that are missing, clash or do not fit CACHE_AUTH.
  */
 export const createCacheStore = (
   env: Record<string, string | undefined>,
   config: WarmingConfig,
-): RedisStore => {
-  const { cacheUrl, cacheCluster } = readResources(env, ['cacheUrl'], ['cacheCluster']);
-  return new RedisStore({
-    url: cacheUrl,
-    cluster: cacheCluster ?? false,
+  clients: CacheClients = createCacheClients(),
+): RedisStore | MemoryStore<string, unknown> => {
+  const resources = readResources(env, [], CACHE_RESOURCES);
+  const { cacheUrl } = resources;
+  if (cacheUrl?.startsWith('memory://')) {
+    const store =
+      memoryStores.get(cacheUrl) ??
+      new MemoryStore<string, unknown>({ ttlSeconds: config.ttlSeconds > 0 ? config.ttlSeconds : undefined });
+    memoryStores.set(cacheUrl, store);
+    return store;
+  }
+  const store = new RedisStore({
+    ...endpointOptions(resources, clients),
+    auth: authOptions(resources, clients),
     ttlSeconds: config.ttlSeconds > 0 ? config.ttlSeconds : undefined,
   });
+  redisStores.add(store);
+  return store;
+};
+
+/**
+ * Closes every Redis connection `createCacheStore` opened in this process. Lambda freezes a container
+ * with its connections; the local runtime calls this on stop so its process can exit.
+ */
+export const closeCacheStores = async (): Promise<void> => {
+  const stores = [...redisStores];
+  redisStores.clear();
+  await Promise.all(stores.map((store) => store.close()));
 };

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigurationError, ENV_PREFIX } from '../core';
 
 const tableName = z
@@ -31,10 +31,18 @@ const RESOURCES = {
   maxMessageBytes: { variable: 'MAX_MESSAGE_BYTES', schema: positiveInteger(1_024, 1_048_576) },
   /** Messages the consumer's event source mapping hands one invocation. */
   consumerBatchSize: { variable: 'CONSUMER_BATCH_SIZE', schema: positiveInteger(1, 10_000) },
-  /** The cache: `redis://host:port` or `rediss://host:port` (TLS, as ElastiCache Serverless requires). */
+  /**
+   * The cache: `redis://host:port` or `rediss://host:port` (TLS, as ElastiCache Serverless requires);
+   * `memory://` is the local runtime's in-process store.
+   */
   cacheUrl: {
     variable: 'CACHE_URL',
-    schema: z.string().regex(/^rediss?:\/\/[^\s/]+/, 'expected redis://host:port or rediss://host:port'),
+    schema: z
+      .string()
+      .regex(
+        /^(rediss?:\/\/[^\s/]+|memory:\/\/\S*$)/,
+        'expected redis://host:port, rediss://host:port or memory:// (local runtime only)',
+      ),
   },
   /** `true` for a cluster-mode cache (ElastiCache Serverless is one). */
   cacheCluster: {
@@ -42,6 +50,36 @@ const RESOURCES = {
     schema: z
       .enum(['true', 'false'], { message: 'expected true or false' })
       .transform((text) => text === 'true'),
+  },
+  /** The cache by name (serverless cache or replication group id), its endpoint looked up; instead of CACHE_URL. */
+  cacheName: {
+    variable: 'CACHE_NAME',
+    schema: z
+      .string()
+      .regex(
+        /^[A-Za-z][A-Za-z0-9-]{0,39}$/,
+        'expected an ElastiCache serverless cache name or replication group id (a letter, then up to 39 letters, digits or hyphens)',
+      ),
+  },
+  /** How the functions authenticate to the cache: `none`, `token` (from CACHE_SECRET_ARN) or `iam`. */
+  cacheAuth: {
+    variable: 'CACHE_AUTH',
+    schema: z.enum(['none', 'token', 'iam'], { message: 'expected none, token or iam' }),
+  },
+  /** The Secrets Manager secret that holds the AUTH token (CACHE_AUTH=token). */
+  cacheSecretArn: {
+    variable: 'CACHE_SECRET_ARN',
+    schema: z
+      .string()
+      .regex(
+        /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:\S+$/,
+        'expected a Secrets Manager secret ARN',
+      ),
+  },
+  /** The ElastiCache user id for IAM auth, or the ACL user name for token auth (default: `default`). */
+  cacheUser: {
+    variable: 'CACHE_USER',
+    schema: z.string().regex(/^[^\s]{1,128}$/, 'expected a user name (up to 128 characters, no spaces)'),
   },
   /** Field of a loaded value that holds its version; when set, writes never replace a newer version. */
   versionField: {

@@ -1,5 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DynamoAccessTracker } from '../adapters/DynamoAccessTracker';
 import { DynamoRunStore } from '../adapters/DynamoRunStore';
 import { SqsSender } from '../adapters/SqsSender';
@@ -7,7 +7,7 @@ import { createKeyProvider, parseKeySources } from '../adapters/sourceConfig';
 import { WarmFanOut } from '../adapters/WarmFanOut';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../adapters/warmMessage';
 import { AdaptiveKeyProvider, loadWarmingConfig } from '../core';
-import { createAwsClients } from './awsClients';
+import { createAwsClients, createCacheClients, createLambdaClient, createS3Client } from './awsClients';
 import { createCacheStore } from './cacheStore';
 import { readResources } from './environment';
 import { logger, metrics, parseRequest, withObservability } from './observability';
@@ -28,9 +28,14 @@ const config = loadWarmingConfig(process.env);
 const resources = readResources(
   process.env,
   ['warmQueueUrl', 'runsTable'],
-  ['trackerTable', 'maxMessageBytes', 'consumerBatchSize', 'cacheUrl'],
+  ['trackerTable', 'maxMessageBytes', 'consumerBatchSize', 'cacheUrl', 'cacheName'],
 );
-const clients = createAwsClients();
+const clients = {
+  ...createAwsClients(),
+  s3: createS3Client(),
+  lambda: createLambdaClient(),
+  ...createCacheClients(),
+};
 const maxMessageBytes = resources.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
 const tracker = resources.trackerTable
   ? new DynamoAccessTracker({ client: clients.dynamodb, tableName: resources.trackerTable })
@@ -42,7 +47,10 @@ const fanOut = new WarmFanOut({
     adaptive: tracker && new AdaptiveKeyProvider(tracker, { threshold: 2, limit: 100_000 }),
   },
   // Only a TTL-aware warm (`ttlSeconds` set) asks the cache which keys are due for a refresh.
-  cache: config.ttlSeconds > 0 && resources.cacheUrl ? createCacheStore(process.env, config) : undefined,
+  cache:
+    config.ttlSeconds > 0 && (resources.cacheUrl || resources.cacheName)
+      ? createCacheStore(process.env, config, clients)
+      : undefined,
   runStore: new DynamoRunStore({ client: clients.dynamodb, tableName: resources.runsTable }),
   sender: new SqsSender(clients.sqs, resources.warmQueueUrl, { maxMessageBytes }),
   config,

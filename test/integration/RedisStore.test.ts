@@ -82,6 +82,38 @@ describe('RedisStore', () => {
     expect(ttls.has('absent')).toBe(true);
   });
 
+  it('overwrites a large batch with each key’s own TTL, or none', async () => {
+    const keys = Array.from({ length: 100 }, (_, index) => `bulk:${index}`);
+    await store.setMany(keys.map((key) => ({ key, value: 'old', ttlSeconds: 30 })));
+    const results = await store.setMany(
+      keys.map((key, index) => ({ key, value: { index }, ttlSeconds: index % 2 === 0 ? 60 : 0, version: 3 })),
+    );
+    expect(results.every((result) => result.status === 'written')).toBe(true);
+    expect(await store.get('bulk:41')).toEqual({ index: 41 });
+    const ttls = await store.remainingTtl(keys);
+    keys.forEach((key, index) => {
+      const ttl = ttls.get(key) as number;
+      if (index % 2 === 0) expect(ttl).toBeGreaterThan(30_000);
+      else expect(ttl).toBe(Number.POSITIVE_INFINITY);
+    });
+    const older = await store.set('bulk:2', 'older', { mode: 'ifNewer', version: 2 });
+    expect(older.status).toBe('skipped');
+  });
+
+  it('rejects every key of a batch the server refuses, saying why', async () => {
+    await raw.config('SET', 'maxmemory', '1');
+    try {
+      const keys = Array.from({ length: 100 }, (_, index) => `refused:${index}`);
+      const results = await store.setMany(keys.map((key) => ({ key, value: key, ttlSeconds: 60 })));
+      for (const result of results) {
+        expect(result).toMatchObject({ status: 'rejected', reason: expect.stringMatching(/OOM/) });
+      }
+    } finally {
+      await raw.config('SET', 'maxmemory', '0');
+    }
+    expect(await store.get('refused:0')).toBeUndefined();
+  });
+
   it('writes only missing keys with ifAbsent', async () => {
     await store.set('present', 'old');
     const results = await store.setMany(

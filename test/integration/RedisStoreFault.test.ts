@@ -39,7 +39,7 @@ const warmerFor = (store: RedisStore<string>) =>
   );
 
 describe('RedisStore under a crashing server', () => {
-  it('ends the run within its timeout with every key warmed or failed, then recovers after a restart', async () => {
+  it('ends the run within its timeout with every unwritten key failed, then recovers after a restart', async () => {
     const store = new RedisStore<string>({ url: redis.url, ttlSeconds: 600, commandTimeoutMs: 1_000 });
     const run = warmerFor(store).warmAsync();
     const deadline = Date.now() + 10_000;
@@ -51,9 +51,10 @@ describe('RedisStore under a crashing server', () => {
     const stats = await run.result;
     expect(Date.now() - startedAt).toBeLessThan(WARMUP_TIMEOUT_SECONDS * 1_000);
     expect(stats.keysWarmed).toBeGreaterThan(0);
-    expect(stats.keysFailed).toBeGreaterThan(0);
-    expect(stats.keysWarmed + stats.keysFailed + stats.keysSkipped).toBe(KEY_COUNT);
+    expect(stats.keysSkipped).toBe(0);
+    expect(stats.keysFailed).toBe(KEY_COUNT - stats.keysWarmed);
     for (const reason of stats.failures.values()) expect(reason).not.toBe('');
+    expect(stats.failures.get('fault:19999')).toMatch(/^not written: the cache store failed a write/);
     console.log(
       `after the kill: ${stats.keysWarmed} warmed, ${stats.keysFailed} failed, ${stats.keysSkipped} skipped; e.g. ${[...stats.failures.values()][0]}`,
     );

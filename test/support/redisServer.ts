@@ -9,6 +9,12 @@ const run = promisify(execFile);
 const HOST = '127.0.0.1';
 const READY_TIMEOUT_MS = 10_000;
 
+/** Who may connect: a password for the default user (`requirepass`), and ACL users with full access. */
+export interface RedisServerAuth {
+  requirePass?: string;
+  users?: { name: string; password: string }[];
+}
+
 /** A private `redis-server` for one test file or benchmark. */
 export interface LocalRedis {
   /** `redis://127.0.0.1:<port>`. */
@@ -18,8 +24,11 @@ export interface LocalRedis {
   stop(): Promise<void>;
   /** Kills the server with SIGKILL, as a crash would. */
   kill(): Promise<void>;
-  /** Starts the server again on the same port, empty. */
-  restart(): Promise<void>;
+  /**
+   * Starts the server again on the same port, with other credentials when given: empty, or with every
+   * acknowledged write when it was started `durable`.
+   */
+  restart(auth?: RedisServerAuth): Promise<void>;
 }
 
 /** A private 3-node Redis Cluster (no replicas) covering all 16,384 slots. */
@@ -56,6 +65,11 @@ export const freePort = async (): Promise<number> => {
 
 const cli = (port: number, ...args: string[]) =>
   run('redis-cli', ['-h', HOST, '-p', String(port), ...args], { timeout: READY_TIMEOUT_MS });
+
+const authArguments = ({ requirePass, users = [] }: RedisServerAuth): string[] => [
+  ...(requirePass === undefined ? [] : ['--requirepass', requirePass]),
+  ...users.flatMap(({ name, password }) => ['--user', name, 'on', `>${password}`, '~*', '&*', '+@all']),
+];
 
 const waitFor = async (what: string, ready: () => Promise<boolean>): Promise<void> => {
   const deadline = Date.now() + READY_TIMEOUT_MS;
@@ -95,29 +109,41 @@ const exited = (child: ChildProcess): Promise<void> =>
     ? Promise.resolve()
     : new Promise((resolve) => child.once('exit', () => resolve()));
 
-const startNode = async (port: number, dir: string, extra: string[] = []): Promise<ChildProcess> => {
+const startNode = async (
+  port: number,
+  dir: string,
+  extra: string[] = [],
+  requirePass?: string,
+): Promise<ChildProcess> => {
   const child = spawnServer(port, dir, extra);
+  const login = requirePass === undefined ? [] : ['--no-auth-warning', '-a', requirePass];
   await waitFor(`redis-server on port ${port}`, async () => {
     if (child.exitCode !== null) throw new Error(`redis-server on port ${port} exited`);
-    return (await cli(port, 'PING')).stdout.trim() === 'PONG';
+    return (await cli(port, ...login, 'PING')).stdout.trim() === 'PONG';
   });
   return child;
 };
 
 /**
  * Starts a private `redis-server` on a free port of 127.0.0.1, with no persistence, and waits until
- * it answers PING.
+ * it answers PING; with `auth`, only those credentials are let in. `durable` keeps every acknowledged
+ * write across a kill and restart (an fsynced append-only file), as a failover to a replica would.
  *
  * @example
- * const redis = await startRedisServer();
- * const store = new RedisStore({ url: redis.url });
+ * const redis = await startRedisServer({ users: [{ name: 'warmer', password: 'token-1' }] });
+ * const store = new RedisStore({ url: redis.url, auth: { kind: 'token', username: 'warmer', token: 'token-1' } });
  * await redis.stop();
  */
-export const startRedisServer = async (): Promise<LocalRedis> => {
+export const startRedisServer = async (
+  auth: RedisServerAuth = {},
+  { durable = false }: { durable?: boolean } = {},
+): Promise<LocalRedis> => {
   requireRedisServer();
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'redis-'));
-  let child = await startNode(port, dir);
+  const durability = durable ? ['--appendonly', 'yes', '--appendfsync', 'always'] : [];
+  let current = auth;
+  let child = await startNode(port, dir, [...durability, ...authArguments(current)], current.requirePass);
   return {
     url: `redis://${HOST}:${port}`,
     port,
@@ -130,10 +156,11 @@ export const startRedisServer = async (): Promise<LocalRedis> => {
       child.kill('SIGKILL');
       await exited(child);
     },
-    async restart() {
+    async restart(auth = current) {
       child.kill('SIGKILL');
       await exited(child);
-      child = await startNode(port, dir);
+      current = auth;
+      child = await startNode(port, dir, [...durability, ...authArguments(current)], current.requirePass);
     },
   };
 };

@@ -1,0 +1,123 @@
+import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { describe, expect, it } from 'vitest';
+import { RedisStore } from '../../functions/adapters/RedisStore';
+import { ConfigurationError, defaultWarmingConfig } from '../../functions/core';
+import { createCacheStore } from '../../functions/handlers/cacheStore';
+import { type ResourceName, resourceVariable } from '../../functions/handlers/environment';
+
+const clients = {
+  elasticache: new ElastiCacheClient({ region: 'eu-west-1' }),
+  secretsManager: new SecretsManagerClient({ region: 'eu-west-1' }),
+};
+const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:cache-token-AbCdEf';
+
+const environment = (values: Partial<Record<ResourceName, string>>) =>
+  Object.fromEntries(
+    Object.entries(values).map(([name, value]) => [resourceVariable(name as ResourceName), value]),
+  );
+
+const create = (values: Partial<Record<ResourceName, string>>) =>
+  createCacheStore(environment(values), defaultWarmingConfig(), clients);
+
+const configurationError = (values: Partial<Record<ResourceName, string>>): ConfigurationError => {
+  let thrown: unknown;
+  try {
+    create(values);
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown).toBeInstanceOf(ConfigurationError);
+  return thrown as ConfigurationError;
+};
+
+describe('createCacheStore', () => {
+  it.each([
+    ['a URL', { cacheUrl: 'rediss://cache.example:6379', cacheCluster: 'true' }],
+    ['a name', { cacheName: 'products' }],
+    ['a name and token auth', { cacheName: 'products', cacheAuth: 'token', cacheSecretArn: SECRET_ARN }],
+    [
+      'a URL and token auth for an ACL user',
+      {
+        cacheUrl: 'redis://cache.example',
+        cacheAuth: 'token',
+        cacheSecretArn: SECRET_ARN,
+        cacheUser: 'warmer',
+      },
+    ],
+    ['a name and IAM auth', { cacheName: 'products', cacheAuth: 'iam', cacheUser: 'warmer' }],
+    ['no auth, said so', { cacheName: 'products', cacheAuth: 'none' }],
+  ])('builds a store, connecting nowhere yet, from %s', (_case, values) => {
+    expect(create(values)).toBeInstanceOf(RedisStore);
+  });
+
+  it('needs the cache URL or its name', () => {
+    const error = configurationError({});
+    expect(error.message).toBe(
+      'CODOMYRMEX_WARMING_CACHE_URL, CODOMYRMEX_WARMING_CACHE_NAME: one of them is required: the cache URL, or its name to look its endpoint up',
+    );
+  });
+
+  it('takes one of them, not both', () => {
+    const error = configurationError({ cacheUrl: 'redis://cache.example', cacheName: 'products' });
+    expect(error.message).toBe(
+      'CODOMYRMEX_WARMING_CACHE_URL, CODOMYRMEX_WARMING_CACHE_NAME: set one of them, not both',
+    );
+  });
+
+  it.each([
+    [
+      { cacheName: 'products', cacheAuth: 'token' },
+      'CODOMYRMEX_WARMING_CACHE_SECRET_ARN: is required with CODOMYRMEX_WARMING_CACHE_AUTH=token',
+    ],
+    [
+      { cacheName: 'products', cacheAuth: 'iam' },
+      'CODOMYRMEX_WARMING_CACHE_USER: is required with CODOMYRMEX_WARMING_CACHE_AUTH=iam: the ElastiCache user id',
+    ],
+    [
+      { cacheUrl: 'rediss://cache.example', cacheAuth: 'iam', cacheUser: 'warmer' },
+      'CODOMYRMEX_WARMING_CACHE_NAME: is required with CODOMYRMEX_WARMING_CACHE_AUTH=iam: the token is signed for the cache by name',
+    ],
+    [
+      { cacheName: 'products', cacheAuth: 'iam', cacheUser: 'warmer', cacheSecretArn: SECRET_ARN },
+      'CODOMYRMEX_WARMING_CACHE_SECRET_ARN: is not used with CODOMYRMEX_WARMING_CACHE_AUTH=iam: unset it',
+    ],
+    [
+      { cacheName: 'products', cacheSecretArn: SECRET_ARN },
+      'CODOMYRMEX_WARMING_CACHE_AUTH: is none, yet CODOMYRMEX_WARMING_CACHE_SECRET_ARN is set: set it to token or iam',
+    ],
+    [
+      { cacheName: 'products', cacheUser: 'warmer' },
+      'CODOMYRMEX_WARMING_CACHE_AUTH: is none, yet CODOMYRMEX_WARMING_CACHE_USER is set: set it to token or iam',
+    ],
+  ])('names the variable a CACHE_AUTH mode is missing or does not use: %j', (values, message) => {
+    expect(configurationError(values).message).toBe(message);
+  });
+
+  it.each([
+    [
+      { cacheName: 'my_cache' },
+      'CODOMYRMEX_WARMING_CACHE_NAME',
+      /expected an ElastiCache serverless cache name/,
+    ],
+    [
+      { cacheName: 'products', cacheAuth: 'password' },
+      'CODOMYRMEX_WARMING_CACHE_AUTH',
+      /expected none, token or iam/,
+    ],
+    [
+      { cacheName: 'products', cacheAuth: 'token', cacheSecretArn: 'cache-token' },
+      'CODOMYRMEX_WARMING_CACHE_SECRET_ARN',
+      /expected a Secrets Manager secret ARN/,
+    ],
+    [
+      { cacheName: 'products', cacheAuth: 'iam', cacheUser: 'two words' },
+      'CODOMYRMEX_WARMING_CACHE_USER',
+      /expected a user name/,
+    ],
+  ])('rejects a malformed value, naming its variable: %j', (values, variable, message) => {
+    const error = configurationError(values);
+    expect(error.setting).toBe(variable);
+    expect(error.message).toMatch(message);
+  });
+});
