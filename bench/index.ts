@@ -10,6 +10,7 @@ const scenarios: { name: string; load: () => Promise<{ run: Scenario }> }[] = [
   { name: 'warm fan-out', load: () => import('./fanOut') },
   { name: 'access tracking', load: () => import('./accessTracking') },
   { name: 'redis store', load: () => import('./redisStore') },
+  { name: 'function bundles', load: () => import('./bundles') },
 ];
 
 const figures: Figure[] = [];

@@ -1,18 +1,20 @@
+import { existsSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, type CfnResource, Duration, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { CfnOutput, type CfnResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as elasticache from 'aws-cdk-lib/aws-elasticache';
+import type * as elasticache from 'aws-cdk-lib/aws-elasticache';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as triggers from 'aws-cdk-lib/triggers';
 import { Construct, type IConstruct } from 'constructs';
 import type { KeySourceConfig, ValueSourceConfig } from '../functions/adapters/sourceConfig';
 import { KEY_SOURCES_VARIABLE, VALUE_SOURCE_VARIABLE } from '../functions/adapters/sourceConfig';
@@ -24,50 +26,50 @@ import {
   WarmingStrategy,
 } from '../functions/core';
 import { type ResourceName, resourceVariable } from '../functions/handlers/environment';
-
-/** Ports of an ElastiCache Serverless endpoint: 6379 for the primary, 6380 for reads from replicas. */
-export const SERVERLESS_CACHE_PORTS = [6379, 6380] as const;
+import {
+  type CacheConnection,
+  type CacheProps,
+  connectExistingCache,
+  createServerlessCache,
+  grantCacheAccess,
+} from './cacheConnection';
+import { esbuildCommand, FUNCTION_BUNDLE_OPTIONS, VALUE_MODULE_FILE } from './functionBundling';
+import { createAlarms, createDashboard, dashboardUrl } from './monitoring';
+import { keySourceStatement, valueSourceStatement } from './sourceGrants';
+import { CACHE_WARMER_OUTPUTS, type CacheWarmerOutput } from './stackOutputs';
 
 /** The largest message SQS accepts on a standard queue without raising its limit. */
 const DEFAULT_MAX_MESSAGE_BYTES = 262_144;
 
-/** Create an ElastiCache Serverless cache for Valkey in a VPC. */
-export interface CreatedCacheProps {
-  /**
-   * The VPC of the cache and of the consume function (private subnets with egress).
-   * @default a new VPC: two AZs, one NAT gateway, gateway endpoints for DynamoDB and S3, flow logs
-   */
-  vpc?: ec2.IVpc;
-}
+export {
+  type CacheProps,
+  type CreatedCacheProps,
+  type ExistingCacheAuth,
+  type ExistingCacheProps,
+  SERVERLESS_CACHE_PORTS,
+} from './cacheConnection';
 
-/** Use a Redis/Valkey endpoint that already exists. */
-export interface ExistingCacheProps {
-  /** `redis://host:port` or `rediss://host:port` (TLS). */
-  url: string;
-  /** `true` for a cluster-mode cache. @default false */
-  cluster?: boolean;
-  /**
-   * The VPC the cache lives in; the consume function runs in its private subnets.
-   * @default none: the consume function runs outside a VPC (a cache reachable from the internet)
-   */
-  vpc?: ec2.IVpc;
-  /**
-   * The cache's security group: an ingress rule on the URL's port from the consume function's security
-   * group is added to it. Requires `vpc`.
-   * @default no rule is added
-   */
-  securityGroup?: ec2.ISecurityGroup;
-}
+/** The payload the deploy trigger warms with; the warm function records the run as started by a deploy. */
+export const DEPLOY_WARM_PAYLOAD = { trigger: 'deploy' } as const;
 
-/** The cache the consume function writes to: create one, or bring your own. */
-export type CacheProps = { create: CreatedCacheProps } | { existing: ExistingCacheProps };
+/**
+ * How the functions in the VPC reach the AWS APIs they call.
+ * - `endpoints`: VPC endpoints for exactly those APIs, and no route to the internet: interface endpoints
+ *   for SQS, Secrets Manager (token auth), ElastiCache (endpoint discovery) and Lambda (a user Lambda
+ *   source); gateway endpoints for DynamoDB and S3 (an S3 key source).
+ * - `nat`: a NAT gateway, in a VPC the construct creates; reaches any API and the internet (an HTTP
+ *   origin). The gateway endpoints are added too: they are free, and spare the NAT gateway that traffic.
+ * - `none`: nothing is added; your VPC already routes to the APIs (its own NAT or endpoints).
+ */
+export type VpcEgress = 'endpoints' | 'nat' | 'none';
 
 /** Settings of the `CacheWarmer` construct. Every field is optional. */
 export interface CacheWarmerProps {
   /**
    * The engine's options, set on every function as `CODOMYRMEX_WARMING_*` variables. `strategy` also
-   * decides the schedule: SCHEDULED and ADAPTIVE run every `refreshIntervalSeconds` (a whole number of
-   * minutes), LAZY and EAGER have no schedule.
+   * decides when the warm function runs: SCHEDULED and ADAPTIVE every `refreshIntervalSeconds` (a whole
+   * number of minutes), EAGER on that schedule and once after each deploy that changes the warm
+   * function, LAZY only when invoked.
    * @default defaultWarmingConfig()
    */
   warming?: Partial<WarmingConfig>;
@@ -83,8 +85,21 @@ export interface CacheWarmerProps {
    * @default none: the consume function fails at cold start until a value source is set
    */
   valueSource?: ValueSourceConfig;
+  /**
+   * A module of yours that exports `loadValues(keys)`, as the value source: a path on this machine
+   * (TypeScript or JavaScript) that is bundled with its imports beside the consume function's handler,
+   * which then loads it as a `module` value source. Excludes `valueSource`.
+   * @default none
+   */
+  valueModuleEntry?: string;
   /** The cache. @default `{ create: {} }`: a new ElastiCache Serverless cache for Valkey in a new VPC */
   cache?: CacheProps;
+  /**
+   * How the functions in the VPC reach AWS APIs: see {@link VpcEgress}.
+   * @default `endpoints` in a VPC the construct creates (`nat` there when the value source is an HTTP
+   * origin, which is on the internet); `none` in your VPC
+   */
+  vpcEgress?: VpcEgress;
   /** Deletion protection of the runs and tracker tables. @default true */
   deletionProtection?: boolean;
   /** Retention of the functions' log groups. @default logs.RetentionDays.ONE_MONTH */
@@ -133,17 +148,12 @@ const acknowledge = (scope: IConstruct, id: string, reason: string): void =>
 const arnFinding = (construct: IConstruct): string =>
   `<${Stack.of(construct).getLogicalId(construct.node.defaultChild as CfnResource)}.Arn>`;
 
-/** The port of a `redis://host:port` URL (6379 when it names none). */
-const portOf = (url: string): number => {
-  const match = /^rediss?:\/\/[^/\s]*?:(\d+)/.exec(url);
-  return match?.[1] ? Number(match[1]) : 6379;
-};
-
 /**
  * The whole serverless cache warmer in one construct: the warm (fan-out), consume, track and control
- * functions, the warm and access queues with their DLQs, the runs and tracker tables, the schedule, and
- * the cache (created or imported). Secure by default: encrypted queues that refuse plain HTTP,
- * point-in-time recovery, least-privilege grants, the cache reachable only from the consume function.
+ * functions, the warm and access queues with their DLQs, the runs and tracker tables, the schedule (and
+ * the deploy trigger for EAGER), the cache (created or imported), alarms and a dashboard. Secure by
+ * default: encrypted queues that refuse plain HTTP, point-in-time recovery, least-privilege grants, IAM
+ * auth to the cache, the cache reachable only from the functions that write to or read from it.
  *
  * @example
  * new CacheWarmer(stack, 'Warmer', {
@@ -165,31 +175,57 @@ export class CacheWarmer extends Construct {
   public readonly trackFunction: nodejs.NodejsFunction;
   public readonly controlFunction: nodejs.NodejsFunction;
   public readonly logGroups: Record<Handler, logs.LogGroup>;
-  /** The VPC the consume function runs in; `undefined` for an existing cache given without one. */
+  /**
+   * The functions that connect to the cache: consume always, warm too when `ttlSeconds` > 0 (a
+   * TTL-aware scheduled run asks the cache which keys are due).
+   */
+  public readonly cacheFunctions: nodejs.NodejsFunction[];
+  /** The VPC the cache functions run in; `undefined` for an existing cache given without one. */
   public readonly vpc: ec2.IVpc | undefined;
-  /** The consume function's security group; `undefined` when it runs outside a VPC. */
+  /** How the functions in the VPC reach AWS APIs; `none` when they run outside a VPC. */
+  public readonly vpcEgress: VpcEgress;
+  /** The cache functions' security group; `undefined` when they run outside a VPC. */
   public readonly functionSecurityGroup: ec2.SecurityGroup | undefined;
-  /** The created cache, its security group, and the URL the consume function writes to. */
+  /** The interface endpoints' security group: HTTPS from the cache functions only. */
+  public readonly endpointSecurityGroup: ec2.SecurityGroup | undefined;
+  /** The created cache and its security group. */
   public readonly cache: elasticache.CfnServerlessCache | undefined;
   public readonly cacheSecurityGroup: ec2.SecurityGroup | undefined;
-  public readonly cacheUrl: string;
-  /** The schedule (SCHEDULED and ADAPTIVE only) and the queue of invocations it could not deliver. */
+  /** The created cache's IAM-enabled user, the one the functions connect as (`auth: 'iam'`). */
+  public readonly cacheUser: elasticache.CfnUser | undefined;
+  /** The schedule (SCHEDULED, ADAPTIVE, EAGER) and the queue of invocations it could not deliver. */
   public readonly schedule: scheduler.Schedule | undefined;
   public readonly scheduleDeadLetterQueue: sqs.Queue | undefined;
+  /** EAGER only: the function a CDK trigger runs after each deploy; it starts a warm run. */
+  public readonly deployWarmFunction: triggers.TriggerFunction | undefined;
   /**
    * Alarms (no actions: add yours with `alarm.addAlarmAction`): a dead-letter queue holds messages,
    * the warm failure rate is above 5 %, the consume function errs or is throttled, the oldest warm
    * message waits longer than one refresh interval.
    */
   public readonly alarms: Record<string, cloudwatch.Alarm>;
+  public readonly dashboard: cloudwatch.Dashboard;
 
   public constructor(scope: Construct, id: string, props: CacheWarmerProps = {}) {
     super(scope, id);
     this.config = resolveWarmingConfig(props.warming);
+    if (props.valueSource && props.valueModuleEntry) {
+      throw new Error(
+        'set valueSource or valueModuleEntry, not both: each is the consume function’s value source',
+      );
+    }
+    if (props.valueModuleEntry && !existsSync(props.valueModuleEntry)) {
+      throw new Error(`valueModuleEntry ${props.valueModuleEntry} does not exist`);
+    }
     const consumerTimeout = props.consumerTimeout ?? Duration.seconds(60);
     const consumerBatchSize = props.consumerBatchSize ?? 10;
     const maxMessageBytes = props.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     const deletionProtection = props.deletionProtection ?? true;
+    const ttlAware = this.config.ttlSeconds > 0;
+    const valueSource: ValueSourceConfig | undefined = props.valueModuleEntry
+      ? // Lambda starts a function in its code's directory, where the module is bundled.
+        { type: 'module', path: `./${VALUE_MODULE_FILE}` }
+      : props.valueSource;
 
     this.warmDeadLetterQueue = this.createQueue('WarmDeadLetterQueue', {
       retentionPeriod: Duration.days(14),
@@ -220,55 +256,51 @@ export class CacheWarmer extends Construct {
     this.runsTable = this.createTable('RunsTable', RUNS_TABLE, deletionProtection);
     this.trackerTable = this.createTable('TrackerTable', TRACKER_TABLE, deletionProtection);
 
+    // The cache, the VPC its functions run in, and how they reach the AWS APIs from there.
     const cache = props.cache ?? { create: {} };
+    this.vpcEgress = this.chooseVpcEgress(props, cache, valueSource);
+    let connection: CacheConnection;
     if ('create' in cache) {
-      this.vpc = cache.create.vpc ?? this.createVpc();
-      this.functionSecurityGroup = new ec2.SecurityGroup(this, 'FunctionSecurityGroup', {
-        vpc: this.vpc,
-        description: 'The consume function: reaches the cache and the AWS APIs',
-        allowAllOutbound: true,
-      });
-      this.cacheSecurityGroup = new ec2.SecurityGroup(this, 'CacheSecurityGroup', {
-        vpc: this.vpc,
-        description: 'The cache: only the consume function may connect',
+      const vpc = cache.create.vpc ?? this.createVpc(this.vpcEgress);
+      const functionSecurityGroup = this.createFunctionSecurityGroup(vpc);
+      const cacheSecurityGroup = new ec2.SecurityGroup(this, 'CacheSecurityGroup', {
+        vpc,
+        description: 'The cache: only the cache warmer functions may connect',
         allowAllOutbound: false,
       });
-      for (const port of SERVERLESS_CACHE_PORTS) {
-        this.cacheSecurityGroup.addIngressRule(
-          this.functionSecurityGroup,
+      const created = createServerlessCache(this, vpc, cacheSecurityGroup, cache.create.auth ?? 'iam');
+      connection = created.connection;
+      for (const port of connection.ports) {
+        cacheSecurityGroup.addIngressRule(
+          functionSecurityGroup,
           ec2.Port.tcp(port),
-          `Valkey (TLS) from the consume function, port ${port}`,
+          `Valkey (TLS) from the cache warmer functions, port ${port}`,
         );
       }
-      this.cache = new elasticache.CfnServerlessCache(this, 'Cache', {
-        engine: 'valkey',
-        majorEngineVersion: '8',
-        serverlessCacheName: Names.uniqueResourceName(this, { maxLength: 40, separator: '-' }).toLowerCase(),
-        description: 'Cache kept warm by the cache warmer',
-        subnetIds: this.vpc.selectSubnets().subnetIds,
-        securityGroupIds: [this.cacheSecurityGroup.securityGroupId],
-        snapshotRetentionLimit: 1,
-      });
-      this.cacheUrl = `rediss://${this.cache.attrEndpointAddress}:${this.cache.attrEndpointPort}`;
+      this.vpc = vpc;
+      this.functionSecurityGroup = functionSecurityGroup;
+      this.cacheSecurityGroup = cacheSecurityGroup;
+      this.cache = created.cache;
+      this.cacheUser = created.user;
     } else {
-      this.vpc = cache.existing.vpc;
-      this.cacheUrl = cache.existing.url;
-      if (this.vpc) {
-        this.functionSecurityGroup = new ec2.SecurityGroup(this, 'FunctionSecurityGroup', {
-          vpc: this.vpc,
-          description: 'The consume function: reaches the cache and the AWS APIs',
-          allowAllOutbound: true,
-        });
-        cache.existing.securityGroup?.addIngressRule(
-          this.functionSecurityGroup,
-          ec2.Port.tcp(portOf(cache.existing.url)),
-          'Redis/Valkey from the cache warmer consume function',
-        );
-      } else if (cache.existing.securityGroup) {
+      const { securityGroup, vpc } = cache.existing;
+      if (securityGroup && !vpc) {
         throw new Error('cache.existing.securityGroup needs cache.existing.vpc, the VPC the cache lives in');
       }
+      connection = connectExistingCache(this, cache.existing);
+      const functionSecurityGroup = vpc && this.createFunctionSecurityGroup(vpc);
+      if (functionSecurityGroup) {
+        for (const port of connection.ports) {
+          securityGroup?.addIngressRule(
+            functionSecurityGroup,
+            ec2.Port.tcp(port),
+            `Redis/Valkey from the cache warmer functions, port ${port}`,
+          );
+        }
+      }
+      this.vpc = vpc;
+      this.functionSecurityGroup = functionSecurityGroup;
     }
-    const cacheCluster = 'create' in cache ? true : (cache.existing.cluster ?? false);
 
     const shared: Partial<Record<ResourceName, string>> = {
       warmQueueUrl: this.warmQueue.queueUrl,
@@ -282,8 +314,7 @@ export class CacheWarmer extends Construct {
       control: this.createLogGroup('ControlLogGroup', props.logRetention),
     };
     const memorySize = props.memorySize ?? 512;
-    const scheduled =
-      this.config.strategy === WarmingStrategy.SCHEDULED || this.config.strategy === WarmingStrategy.ADAPTIVE;
+    const scheduled = this.config.strategy !== WarmingStrategy.LAZY;
     // Holds the schedule's undeliverable invocations and the warm runs that failed after Lambda's retries.
     this.scheduleDeadLetterQueue = scheduled
       ? this.createQueue('ScheduleDeadLetterQueue', { retentionPeriod: Duration.days(14) })
@@ -301,6 +332,7 @@ export class CacheWarmer extends Construct {
       );
     }
 
+    const network = { vpc: this.vpc, securityGroup: this.functionSecurityGroup };
     this.warmFunction = this.createFunction('warm', {
       timeout: Duration.minutes(5),
       memorySize,
@@ -308,9 +340,11 @@ export class CacheWarmer extends Construct {
         ...shared,
         trackerTable: this.trackerTable.tableName,
         consumerBatchSize: String(consumerBatchSize),
+        ...(ttlAware ? connection.variables : {}),
       },
       extra: props.keySources ? { [KEY_SOURCES_VARIABLE]: JSON.stringify(props.keySources) } : {},
       deadLetterQueue: this.scheduleDeadLetterQueue,
+      ...(ttlAware ? network : {}),
     });
     this.consumeFunction = this.createFunction('consume', {
       timeout: consumerTimeout,
@@ -318,13 +352,12 @@ export class CacheWarmer extends Construct {
       resources: {
         ...shared,
         warmDlqUrl: this.warmDeadLetterQueue.queueUrl,
-        cacheUrl: this.cacheUrl,
-        cacheCluster: String(cacheCluster),
+        ...connection.variables,
         ...(props.versionField ? { versionField: props.versionField } : {}),
       },
-      extra: props.valueSource ? { [VALUE_SOURCE_VARIABLE]: JSON.stringify(props.valueSource) } : {},
-      vpc: this.vpc,
-      securityGroup: this.functionSecurityGroup,
+      extra: valueSource ? { [VALUE_SOURCE_VARIABLE]: JSON.stringify(valueSource) } : {},
+      ...network,
+      ...(props.valueModuleEntry ? { valueModuleEntry: props.valueModuleEntry } : {}),
     });
     this.trackFunction = this.createFunction('track', {
       timeout: trackTimeout,
@@ -345,6 +378,7 @@ export class CacheWarmer extends Construct {
       },
       extra: {},
     });
+    this.cacheFunctions = ttlAware ? [this.consumeFunction, this.warmFunction] : [this.consumeFunction];
 
     // warm: records runs, reads hot keys, sends warm messages.
     this.runsTable.grantReadWriteData(this.warmFunction);
@@ -378,6 +412,8 @@ export class CacheWarmer extends Construct {
     this.trackerTable.grantReadData(this.controlFunction);
     this.warmDeadLetterQueue.grantConsumeMessages(this.controlFunction);
     this.warmQueue.grantSendMessages(this.controlFunction);
+    // The cache functions: the auth secret, IAM auth to the cache, describing it to find its endpoint.
+    for (const cacheFunction of this.cacheFunctions) grantCacheAccess(connection, cacheFunction);
 
     const indexReason =
       'grantReadData / grantReadWriteData cover the indexes of this table only (index/*); they are queried by name';
@@ -406,122 +442,234 @@ export class CacheWarmer extends Construct {
       );
     }
 
-    for (const source of props.keySources ?? []) this.grantKeySource(source, this.warmFunction);
-    if (props.valueSource) this.grantValueSource(props.valueSource, this.consumeFunction);
+    // Sources: exactly the calls their providers and loaders make.
+    for (const source of props.keySources ?? []) {
+      const statement = keySourceStatement(this, source);
+      if (statement) this.warmFunction.addToRolePolicy(statement);
+    }
+    const valueStatement = valueSource && valueSourceStatement(this, valueSource);
+    if (valueStatement) this.consumeFunction.addToRolePolicy(valueStatement);
+
+    if (this.vpc && this.functionSecurityGroup && this.vpcEgress !== 'none') {
+      this.endpointSecurityGroup = this.addVpcEndpoints(this.vpc, this.functionSecurityGroup, {
+        interfaceEndpoints: this.vpcEgress === 'endpoints',
+        secretsManager: connection.secret !== undefined,
+        elastiCache: connection.describe !== undefined,
+        lambda:
+          valueSource?.type === 'lambda' ||
+          (ttlAware && (props.keySources ?? []).some((source) => source.type === 'lambda')),
+        s3: ttlAware && (props.keySources ?? []).some((source) => source.type === 's3'),
+      });
+    }
 
     if (this.scheduleDeadLetterQueue) {
-      const scheduleRole = new iam.Role(this, 'ScheduleRole', {
-        assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
-          conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
-        }),
-        description: 'EventBridge Scheduler: invokes the cache warmer warm function',
-      });
-      acknowledge(
-        scheduleRole,
-        `AwsSolutions-IAM5[Resource::${arnFinding(this.warmFunction)}:*]`,
-        "grantInvoke also covers the warm function's versions and aliases (ARN:*); no other function",
-      );
-      this.schedule = new scheduler.Schedule(this, 'Schedule', {
-        description: `Warms the cache every ${this.config.refreshIntervalSeconds} s`,
-        schedule: scheduler.ScheduleExpression.rate(scheduleInterval(this.config.refreshIntervalSeconds)),
-        timeWindow: scheduler.TimeWindow.off(),
-        target: new targets.LambdaInvoke(this.warmFunction, {
-          input: scheduler.ScheduleTargetInput.fromObject({ trigger: 'schedule' }),
-          retryAttempts: 3,
-          // A run older than one interval is superseded by the next one.
-          maxEventAge: Duration.seconds(Math.max(60, this.config.refreshIntervalSeconds)),
-          deadLetterQueue: this.scheduleDeadLetterQueue,
-          role: scheduleRole,
-        }),
-      });
+      this.schedule = this.createSchedule(this.scheduleDeadLetterQueue);
+    }
+    if (this.config.strategy === WarmingStrategy.EAGER) {
+      this.deployWarmFunction = this.createDeployWarm(props.logRetention);
     }
 
-    this.alarms = this.createAlarms();
-
-    const outputs: Record<string, string> = {
-      WarmFunctionName: this.warmFunction.functionName,
-      ConsumeFunctionName: this.consumeFunction.functionName,
-      TrackFunctionName: this.trackFunction.functionName,
-      ControlFunctionName: this.controlFunction.functionName,
-      WarmQueueUrl: this.warmQueue.queueUrl,
-      WarmDeadLetterQueueUrl: this.warmDeadLetterQueue.queueUrl,
-      AccessQueueUrl: this.accessQueue.queueUrl,
-      AccessDeadLetterQueueUrl: this.accessDeadLetterQueue.queueUrl,
-      RunsTableName: this.runsTable.tableName,
-      TrackerTableName: this.trackerTable.tableName,
+    const monitored = {
+      warmQueue: this.warmQueue,
+      warmDeadLetterQueue: this.warmDeadLetterQueue,
+      accessDeadLetterQueue: this.accessDeadLetterQueue,
+      scheduleDeadLetterQueue: this.scheduleDeadLetterQueue,
+      warmFunction: this.warmFunction,
+      consumeFunction: this.consumeFunction,
+      refreshIntervalSeconds: this.config.refreshIntervalSeconds,
     };
-    for (const [name, value] of Object.entries(outputs)) new CfnOutput(this, name, { value });
+    this.alarms = createAlarms(this, monitored);
+    this.dashboard = createDashboard(this, monitored, this.alarms);
+
+    const outputs: Record<CacheWarmerOutput, string> = {
+      warmFunctionName: this.warmFunction.functionName,
+      consumeFunctionName: this.consumeFunction.functionName,
+      trackFunctionName: this.trackFunction.functionName,
+      controlFunctionName: this.controlFunction.functionName,
+      warmQueueUrl: this.warmQueue.queueUrl,
+      warmDeadLetterQueueUrl: this.warmDeadLetterQueue.queueUrl,
+      accessQueueUrl: this.accessQueue.queueUrl,
+      accessDeadLetterQueueUrl: this.accessDeadLetterQueue.queueUrl,
+      runsTableName: this.runsTable.tableName,
+      trackerTableName: this.trackerTable.tableName,
+      dashboardUrl: dashboardUrl(this.dashboard),
+    };
+    for (const [output, value] of Object.entries(outputs)) {
+      new CfnOutput(this, CACHE_WARMER_OUTPUTS[output as CacheWarmerOutput], { value });
+    }
   }
 
-  private createAlarms(): Record<string, cloudwatch.Alarm> {
-    const alarms: Record<string, cloudwatch.Alarm> = {};
-    const deadLetterQueues: Record<string, sqs.Queue | undefined> = {
-      WarmDeadLetterQueueNotEmpty: this.warmDeadLetterQueue,
-      AccessDeadLetterQueueNotEmpty: this.accessDeadLetterQueue,
-      ScheduleDeadLetterQueueNotEmpty: this.scheduleDeadLetterQueue,
-    };
-    for (const [id, queue] of Object.entries(deadLetterQueues)) {
-      if (!queue) continue;
-      alarms[id] = queue
-        .metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' })
-        .createAlarm(this, id, {
-          threshold: 0,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-          evaluationPeriods: 1,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-          alarmDescription: 'Messages wait in a cache warmer dead-letter queue: peek and redrive them',
-        });
+  /** See {@link VpcEgress}; @throws Error for a choice that cannot work with the cache's VPC. */
+  private chooseVpcEgress(
+    props: CacheWarmerProps,
+    cache: CacheProps,
+    valueSource: ValueSourceConfig | undefined,
+  ): VpcEgress {
+    const createsVpc = 'create' in cache && !cache.create.vpc;
+    const hasVpc = 'create' in cache || cache.existing.vpc !== undefined;
+    if (!hasVpc) {
+      if (props.vpcEgress) {
+        throw new Error(
+          'vpcEgress applies to functions in a VPC, and this cache has none (cache.existing.vpc)',
+        );
+      }
+      return 'none';
     }
-    alarms.ConsumeErrors = this.consumeFunction
-      .metricErrors({ period: Duration.minutes(5), statistic: 'Sum' })
-      .createAlarm(this, 'ConsumeErrors', {
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription: 'The consume function failed whole batches (not single keys)',
-      });
-    alarms.ConsumeThrottles = this.consumeFunction
-      .metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' })
-      .createAlarm(this, 'ConsumeThrottles', {
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription:
-          'The consume function was throttled: raise the account concurrency or lower maxWorkers',
-      });
-    alarms.WarmQueueOldestMessage = this.warmQueue
-      .metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum' })
-      .createAlarm(this, 'WarmQueueOldestMessage', {
-        threshold: Math.max(300, this.config.refreshIntervalSeconds),
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 3,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription: 'Warm messages wait longer than one refresh interval: the consumers fall behind',
-      });
-    // The handlers' EMF metrics (namespace CacheWarmers, dimension service = cache-warmers).
-    const warmingMetric = (metricName: string) =>
-      new cloudwatch.Metric({
-        namespace: 'CacheWarmers',
-        metricName,
-        dimensionsMap: { service: 'cache-warmers' },
-        statistic: 'Sum',
-        period: Duration.minutes(5),
-      });
-    alarms.WarmFailureRate = new cloudwatch.MathExpression({
-      expression: 'IF(warmed + failed > 0, 100 * failed / (warmed + failed), 0)',
-      usingMetrics: { warmed: warmingMetric('KeysWarmed'), failed: warmingMetric('KeysFailed') },
-      label: 'Warm failure rate (%)',
-      period: Duration.minutes(5),
-    }).createAlarm(this, 'WarmFailureRate', {
-      threshold: 5,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      alarmDescription: 'More than 5 % of the keys loaded in 5 minutes failed: see the warm DLQ for reasons',
+    if (props.vpcEgress === 'nat' && !createsVpc) {
+      throw new Error(
+        "vpcEgress 'nat' adds a NAT gateway to the VPC the construct creates; your VPC routes through its own: use 'none'",
+      );
+    }
+    if (props.vpcEgress === 'none' && createsVpc) {
+      throw new Error(
+        "vpcEgress 'none' leaves the functions in the new VPC without any route to AWS APIs: use 'endpoints' or 'nat'",
+      );
+    }
+    if (props.vpcEgress) return props.vpcEgress;
+    if (!createsVpc) return 'none';
+    return valueSource?.type === 'http' ? 'nat' : 'endpoints';
+  }
+
+  private createFunctionSecurityGroup(vpc: ec2.IVpc): ec2.SecurityGroup {
+    return new ec2.SecurityGroup(this, 'FunctionSecurityGroup', {
+      vpc,
+      description: 'The cache warmer functions that reach the cache: the cache, and AWS APIs over HTTPS',
+      allowAllOutbound: true,
     });
-    return alarms;
+  }
+
+  /**
+   * The VPC endpoints the cache functions need: gateway endpoints for DynamoDB (and S3), and with
+   * `interfaceEndpoints` the interface endpoints behind a security group that admits HTTPS from the
+   * functions only. @returns that security group, when there are interface endpoints.
+   */
+  private addVpcEndpoints(
+    vpc: ec2.IVpc,
+    functionSecurityGroup: ec2.ISecurityGroup,
+    needs: {
+      interfaceEndpoints: boolean;
+      secretsManager: boolean;
+      elastiCache: boolean;
+      lambda: boolean;
+      s3: boolean;
+    },
+  ): ec2.SecurityGroup | undefined {
+    const subnets = [vpc.selectSubnets()];
+    vpc.addGatewayEndpoint('DynamoDbEndpoint', {
+      service: ec2.GatewayVpcEndpointAwsService.DYNAMODB,
+      subnets,
+    });
+    if (needs.s3)
+      vpc.addGatewayEndpoint('S3Endpoint', { service: ec2.GatewayVpcEndpointAwsService.S3, subnets });
+    if (!needs.interfaceEndpoints) return undefined;
+    const securityGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
+      vpc,
+      description: 'The cache warmer VPC endpoints: HTTPS from the cache warmer functions only',
+      allowAllOutbound: false,
+    });
+    securityGroup.addIngressRule(
+      functionSecurityGroup,
+      ec2.Port.tcp(443),
+      'HTTPS from the cache warmer functions',
+    );
+    const services: Record<string, ec2.InterfaceVpcEndpointAwsService | false> = {
+      SqsEndpoint: ec2.InterfaceVpcEndpointAwsService.SQS,
+      SecretsManagerEndpoint: needs.secretsManager && ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+      ElastiCacheEndpoint: needs.elastiCache && ec2.InterfaceVpcEndpointAwsService.ELASTICACHE,
+      LambdaEndpoint: needs.lambda && ec2.InterfaceVpcEndpointAwsService.LAMBDA,
+    };
+    for (const [id, service] of Object.entries(services)) {
+      if (!service) continue;
+      new ec2.InterfaceVpcEndpoint(this, id, {
+        vpc,
+        service,
+        subnets: vpc.selectSubnets(),
+        securityGroups: [securityGroup],
+        open: false,
+        privateDnsEnabled: true,
+      });
+    }
+    return securityGroup;
+  }
+
+  private createSchedule(deadLetterQueue: sqs.IQueue): scheduler.Schedule {
+    const scheduleRole = new iam.Role(this, 'ScheduleRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+      description: 'EventBridge Scheduler: invokes the cache warmer warm function',
+    });
+    acknowledge(
+      scheduleRole,
+      `AwsSolutions-IAM5[Resource::${arnFinding(this.warmFunction)}:*]`,
+      "grantInvoke also covers the warm function's versions and aliases (ARN:*); no other function",
+    );
+    return new scheduler.Schedule(this, 'Schedule', {
+      description: `Warms the cache every ${this.config.refreshIntervalSeconds} s`,
+      schedule: scheduler.ScheduleExpression.rate(scheduleInterval(this.config.refreshIntervalSeconds)),
+      timeWindow: scheduler.TimeWindow.off(),
+      target: new targets.LambdaInvoke(this.warmFunction, {
+        input: scheduler.ScheduleTargetInput.fromObject({ trigger: 'schedule' }),
+        retryAttempts: 3,
+        // A run older than one interval is superseded by the next one.
+        maxEventAge: Duration.seconds(Math.max(60, this.config.refreshIntervalSeconds)),
+        deadLetterQueue,
+        role: scheduleRole,
+      }),
+    });
+  }
+
+  /**
+   * EAGER: a CDK trigger runs a small function after the deploy, which starts a warm run with
+   * {@link DEPLOY_WARM_PAYLOAD} (CDK triggers invoke with no payload of their own). It invokes the warm
+   * function's current version, so a deploy that changes the warm function (its code or settings, key
+   * sources among them) warms again. The invocation is asynchronous: the deploy does not wait for the
+   * run, and a run that fails lands in the schedule DLQ like a scheduled one.
+   */
+  private createDeployWarm(logRetention: logs.RetentionDays | undefined): triggers.TriggerFunction {
+    const scope = new Construct(this, 'DeployWarm');
+    const logGroup = new logs.LogGroup(scope, 'LogGroup', {
+      retention: logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const role = this.createRole(scope, 'deploy trigger', logGroup, false);
+    const warmVersion = this.warmFunction.currentVersion;
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [warmVersion.functionArn] }),
+    );
+    const deployWarm = new triggers.TriggerFunction(scope, 'Function', {
+      description: 'Cache warmer: warm after deploy (EAGER)',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      handler: 'index.handler',
+      // A few lines on the runtime's own AWS SDK: nothing to bundle.
+      code: lambda.Code.fromInline(
+        [
+          "const { LambdaClient, InvokeCommand } = require('@aws-sdk/client-lambda');",
+          'const client = new LambdaClient({});',
+          'exports.handler = async () => {',
+          '  const { StatusCode } = await client.send(new InvokeCommand({',
+          "    FunctionName: process.env.WARM_FUNCTION, InvocationType: 'Event', Payload: process.env.PAYLOAD,",
+          '  }));',
+          '  return { StatusCode };',
+          '};',
+        ].join('\n'),
+      ),
+      environment: { WARM_FUNCTION: warmVersion.functionArn, PAYLOAD: JSON.stringify(DEPLOY_WARM_PAYLOAD) },
+      timeout: Duration.seconds(30),
+      memorySize: 128,
+      role,
+      logGroup,
+      tracing: lambda.Tracing.ACTIVE,
+    });
+    // After everything the run uses: functions, queues, tables, cache, grants.
+    deployWarm.executeAfter(...this.node.children.filter((child) => child !== scope));
+    acknowledge(
+      deployWarm,
+      'Serverless-LambdaDLQ',
+      'the deploy trigger invokes this function synchronously and fails the deploy when it fails; a DLQ only applies to asynchronous invocations',
+    );
+    return deployWarm;
   }
 
   private createQueue(id: string, props: sqs.QueueProps): sqs.Queue {
@@ -554,23 +702,25 @@ export class CacheWarmer extends Construct {
     return table;
   }
 
-  private createVpc(): ec2.Vpc {
+  /**
+   * Two AZs of private subnets with flow logs: isolated ones (the functions reach AWS through VPC
+   * endpoints) or, for `nat`, ones that route through one NAT gateway in a public subnet.
+   */
+  private createVpc(egress: VpcEgress): ec2.Vpc {
     const flowLogs = new logs.LogGroup(this, 'VpcFlowLogs', {
       retention: logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    const nat = egress === 'nat';
     return new ec2.Vpc(this, 'Vpc', {
       maxAzs: 2,
-      natGateways: 1,
-      subnetConfiguration: [
-        { name: 'public', subnetType: ec2.SubnetType.PUBLIC },
-        { name: 'private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-      ],
-      // DynamoDB and S3 traffic stays off the NAT gateway (gateway endpoints are free).
-      gatewayEndpoints: {
-        dynamodb: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB },
-        s3: { service: ec2.GatewayVpcEndpointAwsService.S3 },
-      },
+      natGateways: nat ? 1 : 0,
+      subnetConfiguration: nat
+        ? [
+            { name: 'public', subnetType: ec2.SubnetType.PUBLIC },
+            { name: 'private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+          ]
+        : [{ name: 'private', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
       flowLogs: { all: { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogs) } },
     });
   }
@@ -582,28 +732,17 @@ export class CacheWarmer extends Construct {
     });
   }
 
-  private createFunction(
-    name: Handler,
-    options: {
-      timeout: Duration;
-      memorySize: number;
-      resources: Partial<Record<ResourceName, string>>;
-      extra: Record<string, string>;
-      vpc?: ec2.IVpc | undefined;
-      securityGroup?: ec2.ISecurityGroup | undefined;
-      /** Where failed asynchronous invocations go. */
-      deadLetterQueue?: sqs.IQueue | undefined;
-    },
-  ): nodejs.NodejsFunction {
-    const logGroup = this.logGroups[name];
-    // Our own role, so the function gets write access to its own log group only (no managed policy).
-    const role = new iam.Role(this, `${name}Role`, {
+  /**
+   * A function's own role: write access to its own log group only (no managed policy), and in a VPC
+   * what AWSLambdaVPCAccessExecutionRole grants, so Lambda can manage the function's network interfaces.
+   */
+  private createRole(scope: Construct, name: string, logGroup: logs.ILogGroup, inVpc: boolean): iam.Role {
+    const role = new iam.Role(scope, `${name.replaceAll(' ', '')}Role`, {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `The cache warmer ${name} function`,
     });
     logGroup.grantWrite(role);
-    if (options.vpc) {
-      // What AWSLambdaVPCAccessExecutionRole grants: Lambda manages the function's network interfaces.
+    if (inVpc) {
       role.addToPrincipalPolicy(
         new iam.PolicyStatement({
           actions: [
@@ -618,6 +757,33 @@ export class CacheWarmer extends Construct {
         }),
       );
     }
+    acknowledge(
+      role,
+      'AwsSolutions-IAM5[Resource::*]',
+      inVpc
+        ? 'X-Ray (PutTraceSegments, PutTelemetryRecords) and ec2:DescribeNetworkInterfaces offer no resource-level permissions; the ENI actions are those of AWSLambdaVPCAccessExecutionRole'
+        : 'X-Ray PutTraceSegments and PutTelemetryRecords offer no resource-level permissions',
+    );
+    return role;
+  }
+
+  private createFunction(
+    name: Handler,
+    options: {
+      timeout: Duration;
+      memorySize: number;
+      resources: Partial<Record<ResourceName, string>>;
+      extra: Record<string, string>;
+      vpc?: ec2.IVpc | undefined;
+      securityGroup?: ec2.ISecurityGroup | undefined;
+      /** Where failed asynchronous invocations go. */
+      deadLetterQueue?: sqs.IQueue | undefined;
+      /** A user module bundled beside the handler as {@link VALUE_MODULE_FILE}. */
+      valueModuleEntry?: string;
+    },
+  ): nodejs.NodejsFunction {
+    const logGroup = this.logGroups[name];
+    const role = this.createRole(this, name, logGroup, options.vpc !== undefined);
     const environment: Record<string, string> = { NODE_OPTIONS: '--enable-source-maps', ...options.extra };
     for (const setting of Object.keys(this.config) as (keyof WarmingConfig)[]) {
       environment[environmentVariableFor(setting)] = String(this.config[setting]);
@@ -625,13 +791,7 @@ export class CacheWarmer extends Construct {
     for (const [resource, value] of Object.entries(options.resources)) {
       if (value !== undefined) environment[resourceVariable(resource as ResourceName)] = value;
     }
-    acknowledge(
-      role,
-      'AwsSolutions-IAM5[Resource::*]',
-      options.vpc
-        ? 'X-Ray (PutTraceSegments, PutTelemetryRecords) and ec2:DescribeNetworkInterfaces offer no resource-level permissions; the ENI actions are those of AWSLambdaVPCAccessExecutionRole'
-        : 'X-Ray PutTraceSegments and PutTelemetryRecords offer no resource-level permissions',
-    );
+    const { valueModuleEntry } = options;
     const handlerFunction = new nodejs.NodejsFunction(this, `${name}Function`, {
       ...(options.deadLetterQueue ? { deadLetterQueue: options.deadLetterQueue } : {}),
       entry: handlerEntry(name),
@@ -650,21 +810,33 @@ export class CacheWarmer extends Construct {
       ...(options.vpc
         ? {
             vpc: options.vpc,
-            // The VPC's private subnets: with egress if it has them, else isolated (then it needs endpoints).
+            // The VPC's private subnets: with egress if it has them, else isolated (reached through endpoints).
             vpcSubnets: options.vpc.selectSubnets(),
             securityGroups: options.securityGroup ? [options.securityGroup] : [],
           }
         : {}),
       bundling: {
         format: nodejs.OutputFormat.ESM,
-        minify: true,
-        sourceMap: true,
-        target: 'node24',
-        mainFields: ['module', 'main'],
-        // Bundle the AWS SDK too: a minified bundle cold-starts faster than the runtime's copy.
+        target: FUNCTION_BUNDLE_OPTIONS.target,
+        minify: FUNCTION_BUNDLE_OPTIONS.minify,
+        sourceMap: FUNCTION_BUNDLE_OPTIONS.sourcemap,
+        mainFields: [...FUNCTION_BUNDLE_OPTIONS.mainFields],
+        banner: FUNCTION_BUNDLE_OPTIONS.banner.js,
         externalModules: [],
-        banner:
-          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+        ...(valueModuleEntry
+          ? {
+              commandHooks: {
+                beforeBundling: () => [],
+                beforeInstall: () => [],
+                afterBundling: (inputDir: string, outputDir: string) => [
+                  esbuildCommand(
+                    `${inputDir}/${relative(projectRoot, resolve(valueModuleEntry))}`,
+                    `${outputDir}/${VALUE_MODULE_FILE}`,
+                  ),
+                ],
+              },
+            }
+          : {}),
       },
     });
     if (!options.deadLetterQueue) {
@@ -677,49 +849,5 @@ export class CacheWarmer extends Construct {
       );
     }
     return handlerFunction;
-  }
-
-  private grantKeySource(source: KeySourceConfig, grantee: iam.IGrantable): void {
-    switch (source.type) {
-      case 's3':
-        s3.Bucket.fromBucketName(this, `KeySourceBucket-${source.bucket}`, source.bucket).grantRead(
-          grantee,
-          source.key,
-        );
-        return;
-      case 'dynamodb':
-        dynamodb.Table.fromTableName(
-          this,
-          `KeySourceTable-${source.tableName}`,
-          source.tableName,
-        ).grantReadData(grantee);
-        return;
-      case 'lambda':
-        lambda.Function.fromFunctionName(
-          this,
-          `KeySourceFunction-${source.functionName}`,
-          source.functionName,
-        ).grantInvoke(grantee);
-        return;
-      case 'static':
-      case 'adaptive':
-        return;
-    }
-  }
-
-  private grantValueSource(source: ValueSourceConfig, grantee: iam.IGrantable): void {
-    switch (source.type) {
-      case 'dynamodb':
-        dynamodb.Table.fromTableName(this, 'ValueSourceTable', source.tableName).grantReadData(grantee);
-        return;
-      case 'lambda':
-        lambda.Function.fromFunctionName(this, 'ValueSourceFunction', source.functionName).grantInvoke(
-          grantee,
-        );
-        return;
-      case 'http':
-      case 'module':
-        return;
-    }
   }
 }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CacheWarmersError, InvalidKeyError } from '../core';
 
 /** Longest key accepted, in UTF-8 bytes: longer "keys" are almost always a value passed by mistake. */

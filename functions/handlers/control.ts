@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DeadLetterQueue } from '../adapters/DeadLetterQueue';
 import { DynamoAccessTracker } from '../adapters/DynamoAccessTracker';
 import { DynamoRunStore } from '../adapters/DynamoRunStore';
