@@ -1,25 +1,44 @@
 import { parseArgs } from 'node:util';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { DeadLetter } from '../adapters/DeadLetterQueue';
+import type { RunStatusReport } from '../adapters/runStatus';
+import { parseValueSource, VALUE_SOURCE_VARIABLE } from '../adapters/sourceConfig';
 import {
-  AccessTracker,
-  AdaptiveKeyProvider,
-  CacheWarmer,
-  CallableValueLoader,
+  AccessReporter,
+  CacheWarmersError,
   describeError,
+  environmentVariableFor,
+  type KeyAccess,
   loadWarmingConfig,
-  MemoryStore,
-  StaticKeyProvider,
-  type WarmingStats,
+  sleep,
+  WarmingStrategy,
+  withTimeout,
 } from '../core';
-import { ProgressBar } from './ProgressBar';
+import { type LocalRuntime, startLocalRuntime } from './LocalRuntime';
+import type { ScheduledWarm } from './LocalScheduler';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from './localAws';
+import { formatCount, formatDuration, ProgressBar } from './ProgressBar';
+import { progressOfRun } from './runProgress';
 import {
   createSampleOrigin,
   createZipfSampler,
   defaultSampleOrigin,
-  type Product,
   productKey,
+  seededRandom,
 } from './sampleCatalog';
+import { startSampleOriginServer } from './sampleOriginServer';
 
 const USAGE = 'usage: npm start -- [--keys N] [--reads N] [--json]';
+/** How often the demo asks the control function for a run's status. */
+const STATUS_POLL_MS = 250;
+/** Bounds on the waits, so a broken setup ends with an error instead of hanging. */
+const SCHEDULE_WAIT_MS = 60_000;
+const RUN_WAIT_MS = 600_000;
+const DRAIN_WAIT_MS = 60_000;
+/** The adaptive warm takes this many of the hottest keys. */
+const ADAPTIVE_LIMIT = 100;
+const SHOWN_HOT_KEYS = 10;
+const SHOWN_DEAD_LETTERS = 10;
 
 const parseOptions = () => {
   const { values } = parseArgs({
@@ -33,34 +52,62 @@ const parseOptions = () => {
   const count = (name: 'keys' | 'reads') => {
     const value = Number(values[name]);
     if (!Number.isInteger(value) || value < 1)
-      throw new Error(`--${name} must be a whole number ≥ 1, got "${values[name]}"`);
+      throw new CacheWarmersError(`--${name} must be a whole number ≥ 1, got "${values[name]}"`);
     return value;
   };
   return { keys: count('keys'), reads: count('reads'), json: values.json, help: values.help };
 };
 
-/** Stats in plain JSON: maps become objects, and only the first few failures are listed. */
-const summarize = (stats: WarmingStats<string>) => ({
-  keysWarmed: stats.keysWarmed,
-  keysFailed: stats.keysFailed,
-  keysSkipped: stats.keysSkipped,
-  successRate: Number(stats.successRate.toFixed(4)),
-  durationMs: Math.round(stats.durationMs),
-  cancelled: stats.cancelled,
-  failures: Object.fromEntries(stats.failures),
-  skipped: Object.fromEntries([...stats.skipped].slice(0, 10)),
-});
+/** Invokes a function and unwraps its `{ ok: true, … }` answer. */
+const call = async <Answer>(runtime: LocalRuntime, functionKind: 'warm' | 'control', payload: object) => {
+  const answer = (await runtime.invoke(functionKind, payload)) as { ok: boolean; error?: string } & Answer;
+  if (!answer.ok)
+    throw new CacheWarmersError(`${functionKind} ${JSON.stringify(payload)} answered: ${answer.error}`);
+  return answer;
+};
 
-const printStats = (title: string, stats: WarmingStats<string>) => {
-  console.log(`\n${title}`);
-  console.log(
-    `  warmed ${stats.keysWarmed}, failed ${stats.keysFailed}, skipped ${stats.keysSkipped}, ` +
-      `success rate ${(stats.successRate * 100).toFixed(2)}%, ${(stats.durationMs / 1000).toFixed(2)} s`,
+/** Polls the run's status until it is no longer running, drawing its progress on `bar`. */
+const followRun = async (
+  runtime: LocalRuntime,
+  runId: string,
+  bar: ProgressBar | undefined,
+): Promise<RunStatusReport> => {
+  const deadline = Date.now() + RUN_WAIT_MS;
+  for (;;) {
+    const { run } = await call<{ run: RunStatusReport }>(runtime, 'control', { action: 'status', runId });
+    if (run.status !== 'running') {
+      bar?.finish(progressOfRun(run));
+      return run;
+    }
+    bar?.update(progressOfRun(run));
+    if (Date.now() > deadline)
+      throw new CacheWarmersError(`run ${runId} still running after ${RUN_WAIT_MS / 1000} s`);
+    await sleep(STATUS_POLL_MS);
+  }
+};
+
+const startedRunId = (answer: unknown, what: string): string => {
+  const outcome = answer as {
+    ok?: boolean;
+    status?: string;
+    runId?: string;
+    error?: string;
+    reason?: string;
+  };
+  if (outcome.status !== 'started' || !outcome.runId)
+    throw new CacheWarmersError(
+      `${what} did not start a run: ${outcome.error ?? outcome.reason ?? JSON.stringify(answer)}`,
+    );
+  return outcome.runId;
+};
+
+const describeRun = (run: RunStatusReport): string => {
+  const tookMs = run.endedAt ? Date.parse(run.endedAt) - Date.parse(run.startedAt) : undefined;
+  return (
+    `  run ${run.runId} ${run.status}: warmed ${formatCount(run.warmed)}, failed ${formatCount(run.failed)}, ` +
+    `skipped ${formatCount(run.skipped)} of ${formatCount(run.planned)} in ${formatDuration(tookMs)} ` +
+    `(${formatCount(run.keysPerSecond)} keys/s)`
   );
-  for (const [key, reason] of stats.failures) console.log(`  failed  ${key}: ${reason}`);
-  const skipped = [...stats.skipped];
-  for (const [key, reason] of skipped.slice(0, 5)) console.log(`  skipped ${key}: ${reason}`);
-  if (skipped.length > 5) console.log(`  … and ${skipped.length - 5} more skipped`);
 };
 
 const main = async () => {
@@ -69,60 +116,126 @@ const main = async () => {
     console.log(USAGE);
     return;
   }
-  const config = loadWarmingConfig(process.env);
-  const origin = createSampleOrigin({ ...defaultSampleOrigin, keyCount: options.keys });
-  const store = new MemoryStore<string, Product>({ ttlSeconds: config.ttlSeconds });
-  const loader = new CallableValueLoader(origin);
-  const keys = Array.from({ length: options.keys }, (_, id) => productKey(id));
   const log = options.json ? () => {} : console.log;
-
-  log(`Warming ${options.keys.toLocaleString('en-US')} sample products into the in-memory store`);
-  log(
-    `(maxWorkers ${config.maxWorkers}, maxRetries ${config.maxRetries}; set CODOMYRMEX_WARMING_* to change)`,
+  // The demo's warm is the schedule's. Two deliveries per key keep the broken keys' way to the DLQ
+  // short; every other option is the engine's default, and CODOMYRMEX_WARMING_* changes any of them.
+  const config = loadWarmingConfig({
+    [environmentVariableFor('maxRetries')]: '2',
+    ...process.env,
+    [environmentVariableFor('strategy')]: WarmingStrategy.SCHEDULED,
+  });
+  const keys = Array.from({ length: options.keys }, (_, id) => productKey(id));
+  const origin = await startSampleOriginServer(
+    createSampleOrigin({ ...defaultSampleOrigin, keyCount: options.keys }),
   );
-  const warmer = new CacheWarmer(store, new StaticKeyProvider(keys), loader, config);
-  const bar = options.json ? undefined : new ProgressBar();
-  const run = warmer.warmAsync(undefined, { onProgress: (progress) => bar?.update(progress) });
-  const initial = await run.result;
-  bar?.finish(run.progress());
-  if (!options.json) printStats('Initial warm', initial);
-
-  // Simulated application reads: Zipf-distributed, so a few products are read far more than the rest.
-  const tracker = new AccessTracker<string>({ maxKeys: 1_000 });
-  const drawProduct = createZipfSampler(options.keys);
-  let hits = 0;
-  for (let read = 0; read < options.reads; read++) {
-    const key = productKey(drawProduct());
-    if ((await store.get(key)) !== undefined) hits++;
-    tracker.recordAccess(key);
-  }
-  const hotKeys = tracker.getHotKeys(5, 10);
-  log(
-    `\n${options.reads.toLocaleString('en-US')} simulated reads, ${((hits / options.reads) * 100).toFixed(1)}% served from the cache`,
-  );
-  log('Hot keys learned from the reads:');
-  for (const { key, count } of hotKeys) log(`  ${key.padEnd(16)} ${count.toLocaleString('en-US')} reads`);
-
-  const adaptive = new CacheWarmer(
-    store,
-    new AdaptiveKeyProvider(tracker, { threshold: 5, limit: 100 }),
-    loader,
-    config,
-  );
-  const refresh = await adaptive.warm();
-  if (!options.json) printStats('Adaptive warm of the hot keys', refresh);
-
-  if (options.json) {
-    console.log(
-      JSON.stringify({
-        keys: options.keys,
-        initialWarm: summarize(initial),
-        reads: options.reads,
-        cacheHitRate: hits / options.reads,
-        hotKeys,
-        adaptiveWarm: summarize(refresh),
-      }),
+  let firstScheduledWarm: (warm: ScheduledWarm) => void = () => {};
+  const scheduledWarm = new Promise<ScheduledWarm>((resolve) => {
+    firstScheduledWarm = resolve;
+  });
+  const runtime = await startLocalRuntime({
+    warming: config,
+    keySources: [{ type: 'static', keys }],
+    valueSource: process.env[VALUE_SOURCE_VARIABLE]
+      ? parseValueSource(process.env)
+      : { type: 'http', urlTemplate: origin.urlTemplate },
+    logLevel: 'ERROR',
+    onScheduledWarm: (warm) => firstScheduledWarm(warm),
+  }).catch(async (error: unknown) => {
+    await origin.close();
+    throw error;
+  });
+  const sqs = new SQSClient({
+    endpoint: runtime.endpoints.sqs,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+  });
+  try {
+    log(
+      `Local runtime in this process: Lambda ${runtime.endpoints.lambda} · SQS ${runtime.endpoints.sqs} · ` +
+        `DynamoDB ${runtime.endpoints.dynamodb} · cache ${runtime.cacheUrl}`,
     );
+    log(
+      `\nScheduled warm of ${formatCount(options.keys)} sample products from an HTTP origin with latency and failures\n` +
+        `(every ${config.refreshIntervalSeconds} s, maxWorkers ${config.maxWorkers}, maxRetries ${config.maxRetries}; ` +
+        'set CODOMYRMEX_WARMING_* to change)',
+    );
+    const schedule = await withTimeout(
+      () => scheduledWarm,
+      SCHEDULE_WAIT_MS,
+      'waiting for the scheduled warm',
+    );
+    const scheduledRunId = startedRunId(schedule.result ?? { error: schedule.error }, 'the scheduled warm');
+    const initial = await followRun(runtime, scheduledRunId, options.json ? undefined : new ProgressBar());
+    log(describeRun(initial));
+
+    // Application reads, Zipf-distributed as real traffic is; the reporter sends their counts to the
+    // access queue, whose event source runs the track function.
+    const reporter = new AccessReporter({
+      send: async (batch) => {
+        await sqs.send(
+          new SendMessageCommand({ QueueUrl: runtime.queueUrls.access, MessageBody: JSON.stringify(batch) }),
+        );
+      },
+    });
+    const drawProduct = createZipfSampler(options.keys, seededRandom(42));
+    let hits = 0;
+    for (let read = 0; read < options.reads; read++) {
+      const key = productKey(drawProduct());
+      if ((await runtime.cache.get(key)) !== undefined) hits++;
+      reporter.record(key);
+    }
+    await reporter.close();
+    await runtime.drain({ timeoutMs: DRAIN_WAIT_MS });
+    const cacheHitRate = hits / options.reads;
+    const { hotKeys } = await call<{ hotKeys: KeyAccess<string>[] }>(runtime, 'control', {
+      action: 'hotKeys',
+      limit: SHOWN_HOT_KEYS,
+    });
+    log(
+      `\n${formatCount(options.reads)} simulated reads, ${(cacheHitRate * 100).toFixed(1)}% served from the cache; ` +
+        'their counts went through the access queue to the track function. Hottest keys:',
+    );
+    for (const { key, count } of hotKeys) log(`  ${key.padEnd(16)} ${formatCount(count)} reads`);
+
+    log(`\nAdaptive warm of the ${ADAPTIVE_LIMIT} hottest keys`);
+    const adaptiveRunId = startedRunId(
+      await runtime.invoke('warm', { provider: 'adaptive', limit: ADAPTIVE_LIMIT, trigger: 'local' }),
+      'the adaptive warm',
+    );
+    const adaptive = await followRun(runtime, adaptiveRunId, options.json ? undefined : new ProgressBar());
+    log(describeRun(adaptive));
+
+    const { messages } = await call<{ messages: DeadLetter[] }>(runtime, 'control', {
+      action: 'dlq',
+      limit: SHOWN_DEAD_LETTERS,
+    });
+    log(`\nDead-letter queue: ${messages.length === 0 ? 'empty' : `${messages.length} message(s)`}`);
+    for (const letter of messages)
+      for (const key of letter.keys) log(`  ${key.padEnd(16)} ${letter.reason}: ${letter.errors[key] ?? ''}`);
+
+    if (options.json) {
+      console.log(
+        JSON.stringify({
+          keys: options.keys,
+          cacheUrl: runtime.cacheUrl,
+          scheduledWarm: initial,
+          reads: options.reads,
+          cacheHitRate,
+          hotKeys,
+          adaptiveWarm: adaptive,
+          deadLetters: messages.map(({ keys: lettered, reason, errors, runId }) => ({
+            runId,
+            keys: lettered,
+            reason,
+            errors,
+          })),
+        }),
+      );
+    }
+  } finally {
+    sqs.destroy();
+    await runtime.stop();
+    await origin.close();
   }
 };
 
