@@ -5,9 +5,11 @@ const WIDTH = 30;
 const TERMINAL_REDRAW_MS = 80;
 const LOG_LINE_MS = 1_000;
 
-const formatCount = (count: number) => Math.round(count).toLocaleString('en-US');
+/** `12345.6` → `12,346`. */
+export const formatCount = (count: number) => Math.round(count).toLocaleString('en-US');
 
-const formatDuration = (ms: number | undefined): string => {
+/** `75_000` → `1m15s`; `--` when unknown. */
+export const formatDuration = (ms: number | undefined): string => {
   if (ms === undefined || !Number.isFinite(ms)) return '--';
   const seconds = Math.ceil(ms / 1000);
   return seconds < 60

@@ -1,0 +1,82 @@
+import { describeError } from '../../core';
+import { ProgressBar } from '../ProgressBar';
+import { connectToFunctions, type TargetOptions } from './connectToFunctions';
+import { ExitCode } from './constants';
+import { CliError } from './errors';
+import { keepLocalRuntimeUp, type LocalRuntimeHandle } from './keepLocalRuntimeUp';
+import { parseCommandLine, renderUsage } from './parseCommandLine';
+import { runCommand } from './runCommand';
+import type { WarmerFunctions } from './types';
+
+export interface CliEnvironment {
+  /** The arguments after `warmers`. */
+  argv: readonly string[];
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+  /** Where `warmers local` records its endpoints (see `defaultStateFile`). */
+  stateFile: string;
+  /** Aborted on Ctrl-C / SIGTERM. */
+  signal: AbortSignal;
+  /** Starts the local runtime, for `warmers local`. */
+  startLocalRuntime: () => Promise<LocalRuntimeHandle>;
+  /** Finds the functions to invoke; tests pass fakes. @default connectToFunctions */
+  connect?: (options: TargetOptions) => Promise<WarmerFunctions>;
+}
+
+/**
+ * The `warmers` command line: parses the arguments, runs the command and prints its result, and
+ * answers every failure with one line that says what to do. Returns the process exit code.
+ *
+ * @example
+ * process.exitCode = await runCli({ argv: process.argv.slice(2), stdout: process.stdout, … });
+ */
+export const runCli = async (env: CliEnvironment): Promise<ExitCode> => {
+  const print = (text: string) => env.stdout.write(`${text}\n`);
+  const note = (text: string) => env.stderr.write(`${text}\n`);
+  // Known before parsing, so even a usage error answers in JSON when --json was asked for.
+  let json = env.argv.includes('--json');
+  try {
+    const { command, options } = parseCommandLine(env.argv);
+    json = options.json;
+    if (command.name === 'help') {
+      print(renderUsage(command.topic));
+      return ExitCode.ok;
+    }
+    if (command.name === 'local')
+      return await keepLocalRuntimeUp({
+        start: env.startLocalRuntime,
+        stateFile: env.stateFile,
+        json,
+        print,
+        note,
+        signal: env.signal,
+      });
+    const functions = await (env.connect ?? connectToFunctions)({
+      stack: options.stack,
+      region: options.region,
+      stateFile: env.stateFile,
+      signal: env.signal,
+    });
+    try {
+      return await runCommand(command, {
+        functions,
+        json,
+        print,
+        note,
+        createProgress: () => new ProgressBar(env.stderr),
+        signal: env.signal,
+      });
+    } finally {
+      functions.close();
+    }
+  } catch (error) {
+    const exitCode = error instanceof CliError ? error.exitCode : ExitCode.internal;
+    if (json) print(JSON.stringify({ ok: false, error: describeError(error), exitCode }));
+    note(`error: ${describeError(error)}`);
+    if (!(error instanceof CliError))
+      note(
+        `This is a bug in warmers; please report it with the command you ran.\n${(error as Error).stack ?? ''}`,
+      );
+    return exitCode;
+  }
+};

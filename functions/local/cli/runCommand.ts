@@ -1,0 +1,170 @@
+import { sleep, type WarmingProgress } from '../../core';
+import { progressOfRun } from '../runProgress';
+import { ExitCode, STATUS_POLL_INTERVAL_MS } from './constants';
+import {
+  describeRunOutcome,
+  renderCancelled,
+  renderDeadLetters,
+  renderHotKeys,
+  renderRedrive,
+  renderRunStatus,
+  renderRuns,
+  renderWarmOutcome,
+} from './formatResults';
+import type { Command, WarmCommand } from './parseCommandLine';
+import { readKeyFile } from './readKeyFile';
+import type { RunStatusReport, WarmerFunctions, WarmRequest } from './types';
+
+/** Draws a run's progress; `ProgressBar` is one. */
+export interface ProgressDisplay {
+  update(progress: WarmingProgress): void;
+  finish(progress: WarmingProgress): void;
+}
+
+export interface CommandContext {
+  functions: WarmerFunctions;
+  json: boolean;
+  /** Writes one result to stdout (a table, or the JSON document). */
+  print: (text: string) => void;
+  /** Writes a remark for a person to stderr: hints, what happens next. */
+  note: (text: string) => void;
+  /** A progress display for `warm --wait` (none with --json). */
+  createProgress?: () => ProgressDisplay;
+  /** Aborted on Ctrl-C: `warm --wait` stops watching; the run goes on. */
+  signal?: AbortSignal;
+  now?: () => number;
+  pollIntervalMs?: number;
+}
+
+/** The commands that talk to the functions (not `local` or `help`). */
+export type RemoteCommand = Exclude<Command, { name: 'local' | 'help' }>;
+
+/** 0 for a run whose keys all warmed or were skipped; 1 when any failed or it was cancelled. */
+export const exitCodeForRun = (run: RunStatusReport): ExitCode =>
+  run.status === 'finished' && run.failed === 0 ? ExitCode.ok : ExitCode.runIncomplete;
+
+type WaitEnd = 'ended' | 'timedOut' | 'interrupted';
+
+/** Polls `status` until the run ends, the timeout passes or the signal aborts, drawing progress. */
+const followRun = async (
+  runId: string,
+  timeoutSeconds: number,
+  context: CommandContext,
+): Promise<{ run: RunStatusReport; end: WaitEnd }> => {
+  const now = context.now ?? Date.now;
+  const deadline = now() + timeoutSeconds * 1000;
+  const progress = context.json ? undefined : context.createProgress?.();
+  let { run } = await context.functions.control({ action: 'status', runId });
+  const stop = (end: WaitEnd) => {
+    progress?.finish(progressOfRun(run, now()));
+    return { run, end };
+  };
+  for (;;) {
+    if (run.status !== 'running') return stop('ended');
+    if (now() >= deadline) return stop('timedOut');
+    progress?.update(progressOfRun(run, now()));
+    try {
+      await sleep(context.pollIntervalMs ?? STATUS_POLL_INTERVAL_MS, context.signal);
+    } catch (error) {
+      if (!context.signal?.aborted) throw error;
+      return stop('interrupted');
+    }
+    ({ run } = await context.functions.control({ action: 'status', runId }));
+  }
+};
+
+const warmRequestOf = async (command: WarmCommand): Promise<WarmRequest> => ({
+  keys: command.keyFile === undefined ? command.keys : await readKeyFile(command.keyFile),
+  provider: command.provider,
+  limit: command.limit,
+  // Only flags that were given go into the payload, so it reads like one typed in the console.
+  dryRun: command.dryRun || undefined,
+  force: command.force || undefined,
+  trigger: 'cli',
+});
+
+const warm = async (command: WarmCommand, context: CommandContext): Promise<ExitCode> => {
+  const { functions, json, print, note } = context;
+  const outcome = await functions.warm(await warmRequestOf(command));
+  const exitCodeWithoutWait = outcome.status === 'skipped' ? ExitCode.runSkipped : ExitCode.ok;
+  if (!command.wait || outcome.status !== 'started') {
+    print(json ? JSON.stringify(outcome) : renderWarmOutcome(outcome));
+    if (!json && outcome.status === 'started')
+      note(`Follow it with \`warmers status ${outcome.runId}\`, or warm with --wait next time.`);
+    return exitCodeWithoutWait;
+  }
+
+  if (!json) print(renderWarmOutcome(outcome));
+  const { run, end } = await followRun(outcome.runId, command.timeoutSeconds, context);
+  if (json) {
+    print(JSON.stringify({ ...outcome, run, ...(end === 'ended' ? {} : { [end]: true }) }));
+  } else {
+    print(`\n${renderRunStatus(run)}`);
+    const advice = describeRunOutcome(run);
+    if (end === 'ended' && advice) note(advice);
+    if (end === 'timedOut')
+      note(
+        `Still running after ${command.timeoutSeconds} s: follow it with \`warmers status ${run.runId}\`.`,
+      );
+    if (end === 'interrupted')
+      note(
+        `Stopped watching; run ${run.runId} goes on: \`warmers status ${run.runId}\` follows it, ` +
+          `\`warmers cancel ${run.runId}\` stops it.`,
+      );
+  }
+  if (end === 'interrupted') return ExitCode.interrupted;
+  return end === 'timedOut' ? ExitCode.runIncomplete : exitCodeForRun(run);
+};
+
+/**
+ * Runs one command against the functions and prints its result: a table, or one JSON document with
+ * `--json`. Returns the exit code; failures are thrown as `CliError`s.
+ *
+ * @example
+ * const code = await runCommand({ name: 'status', runId }, { functions, json: false, print: console.log, note: console.error });
+ */
+export const runCommand = async (command: RemoteCommand, context: CommandContext): Promise<ExitCode> => {
+  const { functions, json, print, note } = context;
+  const show = (answer: object, render: () => string) => print(json ? JSON.stringify(answer) : render());
+  switch (command.name) {
+    case 'warm':
+      return warm(command, context);
+    case 'status': {
+      const answer = await functions.control({ action: 'status', runId: command.runId });
+      show(answer, () => renderRunStatus(answer.run));
+      const advice = answer.run.status === 'running' ? undefined : describeRunOutcome(answer.run);
+      if (!json && advice) note(advice);
+      return ExitCode.ok;
+    }
+    case 'cancel': {
+      const answer = await functions.control({ action: 'cancel', runId: command.runId });
+      show(answer, () => renderCancelled(command.runId, answer.run));
+      return ExitCode.ok;
+    }
+    case 'runs': {
+      const answer = await functions.control({ action: 'runs', limit: command.limit });
+      show(answer, () => renderRuns(answer.runs));
+      return ExitCode.ok;
+    }
+    case 'hot-keys': {
+      const answer = await functions.control({
+        action: 'hotKeys',
+        limit: command.limit,
+        threshold: command.threshold,
+      });
+      show(answer, () => renderHotKeys(answer.hotKeys));
+      return ExitCode.ok;
+    }
+    case 'dlq': {
+      const answer = await functions.control({
+        action: 'dlq',
+        redrive: command.redrive,
+        limit: command.limit,
+      });
+      show(answer, () =>
+        'redrive' in answer ? renderRedrive(answer.redrive) : renderDeadLetters(answer.messages),
+      );
+      return ExitCode.ok;
+    }
+  }
+};

@@ -1,0 +1,65 @@
+import {
+  KEY_SOURCES_VARIABLE,
+  parseKeySources,
+  parseValueSource,
+  VALUE_SOURCE_VARIABLE,
+} from '../../adapters/sourceConfig';
+import { ConfigurationError, loadWarmingConfig } from '../../core';
+import { startLocalRuntime } from '../LocalRuntime';
+import { createSampleOrigin, defaultSampleOrigin, productKey } from '../sampleCatalog';
+import { startSampleOriginServer } from '../sampleOriginServer';
+import { UsageError } from './errors';
+import type { LocalRuntimeHandle } from './keepLocalRuntimeUp';
+
+/**
+ * What `warmers local` runs: the local runtime over the sample catalog (its products as a static key
+ * source, loaded from the sample origin over HTTP) unless `CODOMYRMEX_WARMING_KEY_SOURCES` or
+ * `CODOMYRMEX_WARMING_VALUE_SOURCE` name other sources. The engine's options come from
+ * `CODOMYRMEX_WARMING_*`, the cache from `REDIS_URL` (in memory without it).
+ * @throws UsageError naming a variable that is malformed
+ *
+ * @example
+ * const runtime = await startSampleRuntime(process.env);
+ */
+export const startSampleRuntime = async (
+  env: Record<string, string | undefined>,
+): Promise<LocalRuntimeHandle> => {
+  let sources: Pick<
+    Parameters<typeof startLocalRuntime>[0] & object,
+    'warming' | 'keySources' | 'valueSource'
+  >;
+  try {
+    sources = {
+      warming: loadWarmingConfig(env),
+      keySources: env[KEY_SOURCES_VARIABLE] ? parseKeySources(env) : undefined,
+      valueSource: env[VALUE_SOURCE_VARIABLE] ? parseValueSource(env) : undefined,
+    };
+  } catch (error) {
+    if (error instanceof ConfigurationError) throw new UsageError(error.message, { cause: error });
+    throw error;
+  }
+  const origin = await startSampleOriginServer(createSampleOrigin(defaultSampleOrigin));
+  const runtime = await startLocalRuntime({
+    warming: sources.warming,
+    keySources: sources.keySources ?? [
+      {
+        type: 'static',
+        keys: Array.from({ length: defaultSampleOrigin.keyCount }, (_, id) => productKey(id)),
+      },
+    ],
+    valueSource: sources.valueSource ?? { type: 'http', urlTemplate: origin.urlTemplate },
+    logLevel: 'ERROR',
+  }).catch(async (error: unknown) => {
+    await origin.close();
+    throw error;
+  });
+  return {
+    endpoints: runtime.endpoints,
+    functionNames: runtime.functionNames,
+    queueUrls: runtime.queueUrls,
+    stop: async () => {
+      await runtime.stop();
+      await origin.close();
+    },
+  };
+};

@@ -1,0 +1,204 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AccessReporter, sleep } from '../../functions/core';
+import { ExitCode } from '../../functions/local/cli/constants';
+import { defaultStateFile, requireLocalRuntime } from '../../functions/local/cli/localRuntimeState';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../functions/local/localAws';
+import { TmuxTerminal } from '../support/tmuxTerminal';
+
+/**
+ * `warmers` as a person uses it: `warmers local` in one terminal window, the other commands typed in
+ * a second one, both read back from the screen. The state directory (TMPDIR) is private to the test,
+ * so a developer's own `warmers local` is neither used nor disturbed.
+ */
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const SAMPLE_KEYS = 5_000;
+const runIdPattern = /Run ([0-9a-f-]{36}) started/;
+
+let stateDirectory: string;
+let terminal: TmuxTerminal | undefined;
+let runId: string;
+let failedKeys: number;
+
+const cli = (): TmuxTerminal => {
+  if (!terminal) throw new Error('the terminal did not start');
+  return terminal;
+};
+
+/** Runs the CLI as a script would, with --json, and parses what it printed. */
+const json = (args: string[], directory = stateDirectory) => {
+  const child = spawnSync('node', ['bin/warmers.mjs', ...args, '--json'], {
+    cwd: repoRoot,
+    env: { ...process.env, TMPDIR: directory },
+    encoding: 'utf8',
+    timeout: 90_000,
+  });
+  return { exitCode: child.status, document: JSON.parse(child.stdout) as Record<string, unknown> };
+};
+
+const count = (screen: string, field: string): number => {
+  const match = new RegExp(`^${field} +([\\d,]+)$`, 'm').exec(screen);
+  if (!match?.[1]) throw new Error(`no ${field} on the screen:\n${screen}`);
+  return Number(match[1].replaceAll(',', ''));
+};
+
+beforeAll(async () => {
+  stateDirectory = await mkdtemp(join(tmpdir(), 'warmers-cli-e2e-'));
+  terminal = TmuxTerminal.start('local', {
+    width: 120,
+    height: 40,
+    cwd: repoRoot,
+    env: { TMPDIR: stateDirectory },
+  });
+  terminal.type('local', 'npx warmers local');
+  await terminal.waitFor('local', /Local runtime up \(pid \d+\)/, 90_000);
+  terminal.openWindow('cli');
+}, 120_000);
+
+afterAll(() => {
+  terminal?.kill();
+});
+
+describe('warmers in a terminal', () => {
+  it('local prints its endpoints and how to use them', () => {
+    const screen = cli().screen('local');
+    expect(screen).toMatch(/^lambda +http:\/\/127\.0\.0\.1:\d+$/m);
+    expect(screen).toMatch(/^access queue +http:\/\/\S+$/m);
+    expect(screen).toContain(`Recorded in ${defaultStateFile(stateDirectory)}`);
+  });
+
+  it('warm --wait draws a progress bar in place, then prints the final stats', async () => {
+    const { screen, exitCode } = await cli().run('cli', 'npx warmers warm --wait', 110_000);
+
+    runId = runIdPattern.exec(screen)?.[1] ?? '';
+    expect(runId, screen).not.toBe('');
+    expect(screen).toContain(`started: ${SAMPLE_KEYS.toLocaleString('en-US')} key(s)`);
+    // Redrawn in place on a terminal: one bar line, at its final state.
+    const bars = screen.split('\n').filter((line) => line.startsWith('['));
+    expect(bars, screen).toHaveLength(1);
+    expect(bars[0]).toMatch(/^\[#{30}\] 100% 5,000\/5,000 keys · [\d,]+ keys\/s · [\d,]+ failed · ETA 0s$/);
+    expect(screen).toMatch(new RegExp(`^run +${runId}$`, 'm'));
+    expect(screen).toMatch(/^status +finished$/m);
+    failedKeys = count(screen, 'failed');
+    expect(count(screen, 'warmed') + failedKeys + count(screen, 'skipped')).toBe(SAMPLE_KEYS);
+    expect(screen).toMatch(/^took +\d+s$/m);
+    // The sample origin has products that are always broken: they fail, and the CLI says where to look.
+    expect(failedKeys).toBeGreaterThan(0);
+    expect(screen).toContain('key(s) failed: `warmers dlq` shows them with their reasons');
+    expect(exitCode).toBe(ExitCode.runIncomplete);
+  }, 120_000);
+
+  it('status prints the run as a readable table', async () => {
+    const { screen, exitCode } = await cli().run('cli', `npx warmers status ${runId}`, 30_000);
+    expect(exitCode).toBe(ExitCode.ok);
+    expect(screen).toMatch(new RegExp(`^run +${runId}$`, 'm'));
+    expect(screen).toMatch(/^status +finished$/m);
+    expect(screen).toMatch(/^trigger +cli$/m);
+    expect(screen).toMatch(/^planned +5,000$/m);
+    expect(count(screen, 'failed')).toBe(failedKeys);
+    expect(screen).toMatch(/^remaining +0$/m);
+  }, 40_000);
+
+  it('hot-keys prints the keys applications read most, as a table', async () => {
+    const { endpoints, queueUrls } = await requireLocalRuntime(defaultStateFile(stateDirectory));
+    const sqs = new SQSClient({
+      endpoint: endpoints.sqs,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    });
+    const reporter = new AccessReporter({
+      send: async (batch) => {
+        await sqs.send(
+          new SendMessageCommand({ QueueUrl: queueUrls.access, MessageBody: JSON.stringify(batch) }),
+        );
+      },
+    });
+    for (const [key, reads] of [
+      ['product:42', 30],
+      ['product:7', 12],
+      ['product:1', 3],
+    ] as const)
+      for (let read = 0; read < reads; read++) reporter.record(key);
+    await reporter.close();
+    sqs.destroy();
+    // The track function's event source gathers access events for a few seconds before it runs.
+    const deadline = Date.now() + 30_000;
+    while ((json(['hot-keys']).document.hotKeys as unknown[]).length < 3 && Date.now() < deadline)
+      await sleep(500);
+
+    const { screen, exitCode } = await cli().run('cli', 'npx warmers hot-keys', 30_000);
+    expect(exitCode).toBe(ExitCode.ok);
+    expect(screen).toMatch(/^# +KEY +READS +LAST READ$/m);
+    expect(screen).toMatch(/^1 +product:42 +30 +\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$/m);
+    expect(screen).toMatch(/^2 +product:7 +12 /m);
+    expect(screen).toMatch(/^3 +product:1 +3 /m);
+  }, 60_000);
+
+  it('dlq prints the dead-lettered keys with their reasons, as a table', async () => {
+    const { screen, exitCode } = await cli().run('cli', 'npx warmers dlq', 30_000);
+    expect(exitCode).toBe(ExitCode.ok);
+    expect(screen).toMatch(/^KEY +RUN +SENT +REASON$/m);
+    const rows = screen.split('\n').filter((line) => line.includes(` ${runId} `));
+    expect(rows, screen).toHaveLength(failedKeys);
+    for (const row of rows)
+      expect(row).toMatch(/^product:\d+ +\S+ +\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ +.*corrupt/);
+    expect(screen).toContain('`warmers dlq --redrive` warms them again');
+  }, 40_000);
+
+  it('answers every command with one parseable JSON document under --json', () => {
+    const planned = json(['warm', '--dry-run', '--limit', '10']);
+    expect(planned).toMatchObject({
+      exitCode: ExitCode.ok,
+      document: { ok: true, status: 'planned', keysPlanned: 10 },
+    });
+
+    const warmed = json(['warm', '--keys', 'product:1,product:2', '--wait']);
+    expect(warmed).toMatchObject({
+      exitCode: ExitCode.ok,
+      document: { ok: true, status: 'started', run: { status: 'finished', planned: 2, warmed: 2 } },
+    });
+
+    expect(json(['status', runId])).toMatchObject({ exitCode: 0, document: { ok: true, run: { runId } } });
+    expect(json(['runs', '--limit', '5']).document.runs).toEqual(
+      expect.arrayContaining([expect.objectContaining({ runId })]),
+    );
+    expect(json(['hot-keys', '--limit', '2']).document.hotKeys).toHaveLength(2);
+    expect(json(['dlq']).document.messages).toHaveLength(failedKeys);
+    expect(json(['cancel', runId])).toMatchObject({
+      exitCode: 0,
+      document: { ok: true, run: { status: 'finished' } },
+    });
+    expect(json(['dlq', '--redrive'])).toMatchObject({
+      exitCode: 0,
+      document: { ok: true, redrive: { keys: failedKeys } },
+    });
+
+    expect(json(['status', 'no-such-run'])).toMatchObject({
+      exitCode: ExitCode.remoteError,
+      document: { ok: false, error: expect.stringContaining('no run no-such-run') },
+    });
+    expect(json(['runs', '--limit', 'many'])).toMatchObject({
+      exitCode: ExitCode.usage,
+      document: { ok: false, error: '--limit must be a whole number ≥ 1, got "many"' },
+    });
+    expect(json(['local'])).toMatchObject({
+      exitCode: ExitCode.usage,
+      document: { ok: false, error: expect.stringContaining('a local runtime is already running') },
+    });
+  }, 110_000);
+
+  it('Ctrl-C stops the local runtime; then commands say how to start one', async () => {
+    cli().interrupt('local');
+    await cli().waitFor('local', /Local runtime stopped\./, 30_000);
+
+    const { screen, exitCode } = await cli().run('cli', 'npx warmers runs', 30_000);
+    expect(exitCode).toBe(ExitCode.targetUnavailable);
+    expect(screen).toContain('error: no local runtime is running');
+    expect(screen).toContain('start it in another terminal with `npx warmers local`');
+  }, 60_000);
+});
