@@ -13,8 +13,12 @@ const scenarios: { name: string; load: () => Promise<{ run: Scenario }> }[] = [
   { name: 'function bundles', load: () => import('./bundles') },
 ];
 
+/** `npm run bench -- bundles` runs only the scenarios whose name holds one of the words given. */
+const only = process.argv.slice(2);
+const chosen = scenarios.filter(({ name }) => only.length === 0 || only.some((word) => name.includes(word)));
+
 const figures: Figure[] = [];
-for (const { name, load } of scenarios) {
+for (const { name, load } of chosen) {
   try {
     const { run } = await load();
     figures.push(...(await run()));

@@ -33,7 +33,14 @@ import {
   createServerlessCache,
   grantCacheAccess,
 } from './cacheConnection';
-import { esbuildCommand, FUNCTION_BUNDLE_OPTIONS, VALUE_MODULE_FILE } from './functionBundling';
+import {
+  bundleDefine,
+  esbuildCommand,
+  FUNCTION_BUNDLE_ALIAS_ARGUMENTS,
+  FUNCTION_BUNDLE_OPTIONS,
+  PROJECT_ROOT,
+  VALUE_MODULE_FILE,
+} from './functionBundling';
 import { createAlarms, createDashboard, dashboardUrl } from './monitoring';
 import { keySourceStatement, valueSourceStatement } from './sourceGrants';
 import { CACHE_WARMER_OUTPUTS, type CacheWarmerOutput } from './stackOutputs';
@@ -122,8 +129,6 @@ type Handler = 'warm' | 'consume' | 'track' | 'control';
 
 const handlerEntry = (name: Handler): string =>
   fileURLToPath(new URL(`../functions/handlers/${name}.ts`, import.meta.url));
-
-const projectRoot = fileURLToPath(new URL('..', import.meta.url));
 
 const attributeType = (attribute: KeyAttribute): dynamodb.Attribute => ({
   name: attribute.name,
@@ -796,8 +801,8 @@ export class CacheWarmer extends Construct {
       ...(options.deadLetterQueue ? { deadLetterQueue: options.deadLetterQueue } : {}),
       entry: handlerEntry(name),
       handler: 'handler',
-      projectRoot,
-      depsLockFilePath: `${projectRoot}package-lock.json`,
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       timeout: options.timeout,
@@ -822,6 +827,8 @@ export class CacheWarmer extends Construct {
         sourceMap: FUNCTION_BUNDLE_OPTIONS.sourcemap,
         mainFields: [...FUNCTION_BUNDLE_OPTIONS.mainFields],
         banner: FUNCTION_BUNDLE_OPTIONS.banner.js,
+        define: bundleDefine(environment),
+        esbuildArgs: { '--alias': FUNCTION_BUNDLE_ALIAS_ARGUMENTS },
         externalModules: [],
         ...(valueModuleEntry
           ? {
@@ -830,7 +837,7 @@ export class CacheWarmer extends Construct {
                 beforeInstall: () => [],
                 afterBundling: (inputDir: string, outputDir: string) => [
                   esbuildCommand(
-                    `${inputDir}/${relative(projectRoot, resolve(valueModuleEntry))}`,
+                    `${inputDir}/${relative(PROJECT_ROOT, resolve(valueModuleEntry))}`,
                     `${outputDir}/${VALUE_MODULE_FILE}`,
                   ),
                 ],

@@ -48,13 +48,15 @@ export interface ExistingCacheProps {
   /** `redis://host:port` or `rediss://host:port` (TLS). @default none: give `name` */
   url?: string;
   /**
-   * The ElastiCache serverless cache's name or replication group's id: the functions look its endpoint
-   * up (they may describe this cache only). Required by IAM auth, whose tokens are signed for it.
+   * The ElastiCache serverless cache's name or replication group's id. Without `url` the functions look
+   * its endpoint up (they may describe this cache only). Required by IAM auth, whose tokens are signed
+   * for it; give `url` too to spare the lookup.
    * @default none: give `url`
    */
   name?: string;
   /**
-   * `name` is a serverless cache, not a replication group: the lookup then needs no replication group.
+   * `name` is a serverless cache, not a replication group: the lookup then needs no replication group,
+   * and IAM tokens for a cache given by `url` and `name` say so.
    * @default false
    */
   serverless?: boolean;
@@ -151,20 +153,23 @@ export const createServerlessCache = (
     snapshotRetentionLimit: 1,
     ...(userGroup ? { userGroupId: userGroup.ref } : {}),
   });
-  // IAM tokens are signed for the cache's name, so with IAM auth the functions find it by name.
+  const url = `rediss://${cache.attrEndpointAddress}:${cache.attrEndpointPort}`;
+  // IAM tokens are signed for the cache's name; the URL spares the functions looking the endpoint up.
   const connection: CacheConnection = user
     ? {
-        variables: { cacheName: name, cacheAuth: 'iam', cacheUser: user.userId },
+        variables: {
+          cacheUrl: url,
+          cacheCluster: 'true',
+          cacheName: name,
+          cacheServerless: 'true',
+          cacheAuth: 'iam',
+          cacheUser: user.userId,
+        },
         ports: SERVERLESS_CACHE_PORTS,
         connectArns: [cache.attrArn, user.attrArn],
-        describe: [{ action: 'elasticache:DescribeServerlessCaches', arn: cache.attrArn }],
       }
     : {
-        variables: {
-          cacheUrl: `rediss://${cache.attrEndpointAddress}:${cache.attrEndpointPort}`,
-          cacheCluster: 'true',
-          cacheAuth: 'none',
-        },
+        variables: { cacheUrl: url, cacheCluster: 'true', cacheAuth: 'none' },
         ports: SERVERLESS_CACHE_PORTS,
       };
   return { cache, user, connection };
@@ -173,12 +178,12 @@ export const createServerlessCache = (
 /** The variables and grants for a cache you bring. @throws Error for settings that cannot work together. */
 export const connectExistingCache = (scope: IConstruct, existing: ExistingCacheProps): CacheConnection => {
   const { url, name } = existing;
-  if ((url === undefined) === (name === undefined)) {
-    throw new Error('cache.existing needs exactly one of url and name (its endpoint is then looked up)');
+  if (url === undefined && name === undefined) {
+    throw new Error('cache.existing needs its url, or its name (its endpoint is then looked up), or both');
   }
   const auth = existing.auth ?? { type: 'none' };
   if (auth.type === 'iam' && !name) {
-    throw new Error('IAM auth signs its tokens for the cache by name: give cache.existing.name, not url');
+    throw new Error('IAM auth signs its tokens for the cache by name: give cache.existing.name too');
   }
   const stack = Stack.of(scope);
   const arn = (resource: string, resourceName: string) =>
@@ -193,6 +198,8 @@ export const connectExistingCache = (scope: IConstruct, existing: ExistingCacheP
   const variables: Partial<Record<ResourceName, string>> = {
     ...(url ? { cacheUrl: url, cacheCluster: String(existing.cluster ?? false) } : {}),
     ...(name ? { cacheName: name } : {}),
+    // Without a URL the lookup tells whether the cache is serverless.
+    ...(name && url ? { cacheServerless: String(serverless) } : {}),
     cacheAuth: auth.type,
     ...(auth.type === 'token' ? { cacheSecretArn: auth.secret.secretArn } : {}),
     ...(auth.type === 'token' && auth.username ? { cacheUser: auth.username } : {}),
@@ -207,7 +214,7 @@ export const connectExistingCache = (scope: IConstruct, existing: ExistingCacheP
     ...(auth.type === 'token' ? { secret: auth.secret } : {}),
     ...(auth.type === 'iam' && cacheArn ? { connectArns: [cacheArn, arn('user', auth.userId)] } : {}),
     // The lookup asks for a serverless cache first, then for a replication group of that name.
-    ...(name
+    ...(name && !url
       ? {
           describe: [
             { action: 'elasticache:DescribeServerlessCaches', arn: arn('serverlesscache', name) },

@@ -1,4 +1,16 @@
+import { fileURLToPath } from 'node:url';
 import type { BuildOptions } from 'esbuild';
+import { BUNDLE_PARTS, type BundlePart, OMITTED } from '../functions/adapters/bundleParts';
+import { KEY_SOURCES_VARIABLE, VALUE_SOURCE_VARIABLE } from '../functions/adapters/sourceConfig';
+import { resourceVariable } from '../functions/handlers/environment';
+
+/** Where `NodejsFunction` runs esbuild, and what the relative paths below are relative to. */
+export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** Modules replaced in the bundles: the SDK's credential chain by the one that answers in Lambda. */
+const BUNDLE_ALIASES = {
+  '@aws-sdk/credential-provider-node': './functions/handlers/lambdaCredentials.ts',
+} as const;
 
 /**
  * The esbuild settings of every function bundle, defined once: the `CacheWarmer` construct hands them
@@ -20,7 +32,14 @@ export const FUNCTION_BUNDLE_OPTIONS = {
   banner: {
     js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
   },
+  alias: BUNDLE_ALIASES,
+  absWorkingDir: PROJECT_ROOT,
 } as const satisfies BuildOptions;
+
+/** {@link FUNCTION_BUNDLE_OPTIONS}' aliases as esbuild's command line takes them (`module=replacement`). */
+export const FUNCTION_BUNDLE_ALIAS_ARGUMENTS = Object.entries(FUNCTION_BUNDLE_OPTIONS.alias).map(
+  ([module, replacement]) => `${module}=${replacement}`,
+);
 
 /** The file a user module value source is bundled into, beside the consume function's `index.mjs`. */
 export const VALUE_MODULE_FILE = 'value-module.mjs';
@@ -44,7 +63,49 @@ export const esbuildCommand = (entry: string, outfile: string): string => {
     ...(options.sourcemap ? ['--sourcemap'] : []),
     `--main-fields=${options.mainFields.join(',')}`,
     `--banner:js=${options.banner.js}`,
+    ...FUNCTION_BUNDLE_ALIAS_ARGUMENTS.map((alias) => `--alias:${alias}`),
     `--outfile=${outfile}`,
   ];
   return ['npx --no-install esbuild', ...[entry, ...flags].map(quoteForShell)].join(' ');
 };
+
+/** The `type` of each source in a source variable's JSON (one source or an array of them). */
+const sourceTypes = (json: string | undefined): unknown[] => {
+  if (json === undefined) return [];
+  const parsed: unknown = JSON.parse(json);
+  const sources: unknown[] = Array.isArray(parsed) ? parsed : [parsed];
+  return sources.map((source) => (source as { type?: unknown } | null)?.type);
+};
+
+/**
+ * The parts a function with this environment never calls: those its key and value sources and its
+ * cache settings do not name. Read from the variables rather than validated, as at synth time they may
+ * hold CDK tokens; the function validates them at cold start.
+ */
+export const omittedBundleParts = (environment: Readonly<Record<string, string>>): BundlePart[] => {
+  const keyTypes = sourceTypes(environment[KEY_SOURCES_VARIABLE]);
+  const valueTypes = sourceTypes(environment[VALUE_SOURCE_VARIABLE]);
+  const cacheName = environment[resourceVariable('cacheName')];
+  const cacheUrl = environment[resourceVariable('cacheUrl')];
+  const used: Record<BundlePart, boolean> = {
+    s3: keyTypes.includes('s3'),
+    lambda: keyTypes.includes('lambda') || valueTypes.includes('lambda'),
+    cache: cacheName !== undefined || cacheUrl !== undefined,
+    // With a URL, the name only names the cache for IAM tokens: nothing is looked up.
+    cacheLookup: cacheName !== undefined && cacheUrl === undefined,
+    cacheSecret: environment[resourceVariable('cacheAuth')] === 'token',
+  };
+  return (Object.keys(used) as BundlePart[]).filter((part) => !used[part]);
+};
+
+/**
+ * The esbuild `define` that leaves out of a function's bundle the parts its environment does not use
+ * (see `BUNDLE_PARTS`): the construct bundles each function with it, and so does `npm run bench`.
+ */
+export const bundleDefine = (environment: Readonly<Record<string, string>>): Record<string, string> =>
+  Object.fromEntries(
+    omittedBundleParts(environment).map((part) => [
+      `process.env.${BUNDLE_PARTS[part]}`,
+      JSON.stringify(OMITTED),
+    ]),
+  );

@@ -1,5 +1,5 @@
-import * as z from 'zod';
 import { describeIssues, MalformedMessageError } from './warmMessage';
+import * as z from './zod';
 
 /**
  * The body of one access-queue message: read counts per key over a window, as `AccessReporter`
@@ -11,14 +11,12 @@ import { describeIssues, MalformedMessageError } from './warmMessage';
  * `id` is unique per message (reporter id and sequence), so a redelivered message is counted once;
  * `at` is the time of the last access in the window, in epoch milliseconds.
  */
-export const accessEventBatchSchema = z
-  .object({
-    v: z.literal(1),
-    id: z.string().min(1).max(256),
-    at: z.number().int().positive(),
-    counts: z.record(z.string().min(1).max(1_024), z.number().int().positive()),
-  })
-  .strict();
+export const accessEventBatchSchema = z.strictObject({
+  v: z.literal(1),
+  id: z.string().check(z.minLength(1), z.maxLength(256)),
+  at: z.int().check(z.positive()),
+  counts: z.record(z.string().check(z.minLength(1), z.maxLength(1_024)), z.int().check(z.positive())),
+});
 
 export type AccessEventBatch = z.infer<typeof accessEventBatchSchema>;
 

@@ -1,7 +1,6 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
 import {
   type BackoffOptions,
   CacheWarmersError,
@@ -13,6 +12,7 @@ import {
 } from '../core';
 import { isRetryableAwsError } from './awsErrors';
 import { describeIssues, MAX_KEY_BYTES } from './warmMessage';
+import * as z from './zod';
 
 /** A key provider could not read its source: the message names the source and what went wrong. */
 export class KeySourceError extends CacheWarmersError {
@@ -281,14 +281,14 @@ export class DynamoKeyProvider implements KeyProvider<string> {
 const lambdaKeysPageSchema = z.object({
   keys: z.array(
     z.union([
-      z.string().min(1, 'a key must not be empty'),
+      z.string().check(z.minLength(1, 'a key must not be empty')),
       z.object({
-        key: z.string().min(1, 'a key must not be empty'),
-        weight: z.number().refine(Number.isFinite, 'a weight must be a finite number'),
+        key: z.string().check(z.minLength(1, 'a key must not be empty')),
+        weight: z.number().check(z.refine(Number.isFinite, 'a weight must be a finite number')),
       }),
     ]),
   ),
-  nextToken: z.string().nullish(),
+  nextToken: z.nullish(z.string()),
 });
 
 export interface LambdaKeyProviderOptions {

@@ -1,7 +1,6 @@
-import type { LambdaClient } from '@aws-sdk/client-lambda';
-import type { S3Client } from '@aws-sdk/client-s3';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
 import {
   AdaptiveKeyProvider,
   ConfigurationError,
@@ -11,6 +10,7 @@ import {
   StaticKeyProvider,
   type ValueLoader,
 } from '../core';
+import { omittedFromBundle } from './bundleParts';
 import {
   CombinedKeyProvider,
   DynamoKeyProvider,
@@ -26,6 +26,7 @@ import {
   loadModuleValueLoader,
 } from './valueSources';
 import { describeIssues } from './warmMessage';
+import * as z from './zod';
 
 /** Where the warm Lambda's key providers are configured: a JSON array of key sources. */
 export const KEY_SOURCES_VARIABLE = `${ENV_PREFIX}KEY_SOURCES`;
@@ -33,11 +34,11 @@ export const KEY_SOURCES_VARIABLE = `${ENV_PREFIX}KEY_SOURCES`;
 /** Where the consume Lambda's value loader is configured: one JSON value source. */
 export const VALUE_SOURCE_VARIABLE = `${ENV_PREFIX}VALUE_SOURCE`;
 
-const text = z.string().min(1, 'must not be empty');
-const positiveInteger = z.number().int().min(1);
+const text = z.string().check(z.minLength(1, 'must not be empty'));
+const positiveInteger = z.int().check(z.gte(1));
 /** How much a source's keys count against the other sources' (see `CombinedKeyProvider`). */
-const weight = z.number().min(0).optional();
-const httpUrl = text.regex(/^https?:\/\//i, 'must be an http:// or https:// URL');
+const weight = z.optional(z.number().check(z.gte(0)));
+const httpUrl = text.check(z.regex(/^https?:\/\//i, 'must be an http:// or https:// URL'));
 
 /** Names the accepted types when `type` is wrong; other problems keep zod's own message. */
 const unknownTypeError = (accepted: string) => (issue: { code?: string }) =>
@@ -46,57 +47,62 @@ const unknownTypeError = (accepted: string) => (issue: { code?: string }) =>
 const keySourceSchema = z.discriminatedUnion(
   'type',
   [
-    z.strictObject({ type: z.literal('static'), keys: z.array(text).min(1), weight }),
+    z.strictObject({ type: z.literal('static'), keys: z.array(text).check(z.minLength(1)), weight }),
     z.strictObject({ type: z.literal('s3'), bucket: text, key: text, weight }),
     z.strictObject({
       type: z.literal('dynamodb'),
       tableName: text,
       attribute: text,
-      indexName: text.optional(),
-      query: z
-        .strictObject({
+      indexName: z.optional(text),
+      query: z.optional(
+        z.strictObject({
           keyConditionExpression: text,
           expressionAttributeValues: z.record(z.string(), z.unknown()),
-          expressionAttributeNames: z.record(z.string(), z.string()).optional(),
-        })
-        .optional(),
+          expressionAttributeNames: z.optional(z.record(z.string(), z.string())),
+        }),
+      ),
       weight,
     }),
     z.strictObject({ type: z.literal('lambda'), functionName: text, weight }),
     z.strictObject({
       type: z.literal('adaptive'),
       // The defaults of AccessTracker.getHotKeys, so a bare { "type": "adaptive" } behaves like the library.
-      threshold: z.number().int().min(0).default(5),
-      limit: positiveInteger.default(100),
-      recentSeconds: positiveInteger.optional(),
+      threshold: z._default(z.int().check(z.gte(0)), 5),
+      limit: z._default(positiveInteger, 100),
+      recentSeconds: z.optional(positiveInteger),
       weight,
     }),
   ],
   { error: unknownTypeError('static, s3, dynamodb, lambda, adaptive') },
 );
 
-const keySourcesSchema = z.array(keySourceSchema).min(1, 'list at least one key source');
+const keySourcesSchema = z.array(keySourceSchema).check(z.minLength(1, 'list at least one key source'));
 
 /** One key source of `CODOMYRMEX_WARMING_KEY_SOURCES`. */
 export type KeySourceConfig = z.infer<typeof keySourceSchema>;
 
-const httpValueSourceSchema = z
-  .strictObject({
+const httpValueSourceSchema = z.pipe(
+  z.strictObject({
     type: z.literal('http'),
-    urlTemplate: httpUrl.includes('{key}', { message: 'must contain the {key} placeholder' }).optional(),
-    batchUrl: httpUrl.optional(),
-    headers: z.record(z.string(), z.string()).optional(),
-  })
+    urlTemplate: z.optional(
+      httpUrl.check(z.includes('{key}', { message: 'must contain the {key} placeholder' })),
+    ),
+    batchUrl: z.optional(httpUrl),
+    headers: z.optional(z.record(z.string(), z.string())),
+  }),
   // Narrowed to one shape or the other, so the factory needs no "maybe both" case.
-  .transform(({ urlTemplate, batchUrl, ...rest }, context) => {
+  z.transform(({ urlTemplate, batchUrl, ...rest }, context) => {
     if (urlTemplate !== undefined && batchUrl === undefined) return { ...rest, urlTemplate };
     if (batchUrl !== undefined && urlTemplate === undefined) return { ...rest, batchUrl };
-    context.addIssue({
+    // zod/mini's transform context has no addIssue: the issue is pushed as classic zod's addIssue would.
+    context.issues.push({
       code: 'custom',
       message: 'set exactly one of urlTemplate (GET per key) or batchUrl (POST per batch)',
+      input: context.value,
     });
     return z.NEVER;
-  });
+  }),
+);
 
 const valueSourceSchema = z.discriminatedUnion(
   'type',
@@ -107,7 +113,7 @@ const valueSourceSchema = z.discriminatedUnion(
       type: z.literal('dynamodb'),
       tableName: text,
       keyAttribute: text,
-      valueAttribute: text.optional(),
+      valueAttribute: z.optional(text),
     }),
     z.strictObject({ type: z.literal('module'), path: text }),
   ],
@@ -122,7 +128,7 @@ type Environment = Readonly<Record<string, string | undefined>>;
 const parseJsonVariable = <T>(
   env: Environment,
   variable: string,
-  schema: z.ZodType<T>,
+  schema: z.ZodMiniType<T>,
   example: string,
 ): T | undefined => {
   const raw = env[variable];
@@ -177,7 +183,11 @@ export const parseValueSource = (env: Environment): ValueSourceConfig => {
   return source;
 };
 
-/** The AWS clients sources use, created once per container by the caller. */
+/**
+ * The AWS clients sources use, shared by every source of a container. The caller gives the DynamoDB
+ * client it holds anyway; the S3 and Lambda clients, which only some sources need, are created on first
+ * need when not given, so a function builds (and its bundle carries) only the clients its sources call.
+ */
 export interface SourceClients {
   s3?: S3Client;
   dynamodb?: DynamoDBDocumentClient;
@@ -207,11 +217,11 @@ const createOneKeyProvider = (
     case 'static':
       return new StaticKeyProvider(config.keys);
     case 's3':
-      return new S3KeyProvider({
-        client: requireClient(clients.s3, KEY_SOURCES_VARIABLE, where, 'an S3'),
-        bucket: config.bucket,
-        key: config.key,
-      });
+      if (process.env.CODOMYRMEX_BUNDLE_S3 !== 'omitted') {
+        clients.s3 ??= new S3Client({});
+        return new S3KeyProvider({ client: clients.s3, bucket: config.bucket, key: config.key });
+      }
+      throw omittedFromBundle(KEY_SOURCES_VARIABLE, `${where} needs the S3 client`);
     case 'dynamodb':
       return new DynamoKeyProvider({
         client: requireClient(clients.dynamodb, KEY_SOURCES_VARIABLE, where, 'a DynamoDB document'),
@@ -222,10 +232,11 @@ const createOneKeyProvider = (
         onSkippedItems: dependencies.onSkippedItems,
       });
     case 'lambda':
-      return new LambdaKeyProvider({
-        client: requireClient(clients.lambda, KEY_SOURCES_VARIABLE, where, 'a Lambda'),
-        functionName: config.functionName,
-      });
+      if (process.env.CODOMYRMEX_BUNDLE_LAMBDA !== 'omitted') {
+        clients.lambda ??= new LambdaClient({});
+        return new LambdaKeyProvider({ client: clients.lambda, functionName: config.functionName });
+      }
+      throw omittedFromBundle(KEY_SOURCES_VARIABLE, `${where} needs the Lambda client`);
     case 'adaptive': {
       const tracker = dependencies.adaptive;
       if (!tracker) {
@@ -247,10 +258,11 @@ const createOneKeyProvider = (
  * Builds the warm Lambda's key provider from parsed key sources: every source combined, each with its
  * weight (default 1), in a `CombinedKeyProvider`.
  *
- * @throws ConfigurationError when a source needs a client or a tracker that was not given.
+ * @throws ConfigurationError when a source needs the DynamoDB client or the tracker and it was not
+ * given, or a client the function's bundle omits.
  *
  * @example
- * const provider = createKeyProvider(parseKeySources(process.env), { s3: new S3Client({}) }, { adaptive: undefined });
+ * const provider = createKeyProvider(parseKeySources(process.env), { dynamodb }, { adaptive: undefined });
  */
 export const createKeyProvider = (
   configs: readonly KeySourceConfig[],
@@ -268,11 +280,11 @@ export const createKeyProvider = (
  * Builds the consume Lambda's value loader from a parsed value source. Async because a `module`
  * source imports the user's module.
  *
- * @throws ConfigurationError when the source needs a client that was not given, or the module has no
- * `loadValues` export.
+ * @throws ConfigurationError when the source needs the DynamoDB client and it was not given, a client
+ * the function's bundle omits, or the module has no `loadValues` export.
  *
  * @example
- * const loader = await createValueLoader(parseValueSource(process.env), { lambda: new LambdaClient({}) });
+ * const loader = await createValueLoader(parseValueSource(process.env), { dynamodb });
  */
 export const createValueLoader = async (
   config: ValueSourceConfig,
@@ -281,10 +293,11 @@ export const createValueLoader = async (
   const where = config.type;
   switch (config.type) {
     case 'lambda':
-      return new LambdaValueLoader({
-        client: requireClient(clients.lambda, VALUE_SOURCE_VARIABLE, where, 'a Lambda'),
-        functionName: config.functionName,
-      });
+      if (process.env.CODOMYRMEX_BUNDLE_LAMBDA !== 'omitted') {
+        clients.lambda ??= new LambdaClient({});
+        return new LambdaValueLoader({ client: clients.lambda, functionName: config.functionName });
+      }
+      throw omittedFromBundle(VALUE_SOURCE_VARIABLE, `${where} needs the Lambda client`);
     case 'http':
       return 'urlTemplate' in config
         ? new HttpValueLoader({ urlTemplate: config.urlTemplate, headers: config.headers })

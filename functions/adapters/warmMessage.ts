@@ -1,5 +1,6 @@
-import * as z from 'zod';
 import { CacheWarmersError, InvalidKeyError } from '../core';
+import * as z from './zod';
+import { describeIssues } from './zod';
 
 /** Longest key accepted, in UTF-8 bytes: longer "keys" are almost always a value passed by mistake. */
 export const MAX_KEY_BYTES = 1_024;
@@ -7,27 +8,25 @@ export const MAX_KEY_BYTES = 1_024;
 /** SQS's default (and most common) queue limit for one message, and for one SendMessageBatch in total. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 262_144;
 
-const keySchema = z
-  .string()
-  .min(1, 'a key must not be empty')
-  .refine((key) => Buffer.byteLength(key) <= MAX_KEY_BYTES, `a key must be at most ${MAX_KEY_BYTES} bytes`);
+const keySchema = z.string().check(
+  z.minLength(1, 'a key must not be empty'),
+  z.refine((key) => Buffer.byteLength(key) <= MAX_KEY_BYTES, `a key must be at most ${MAX_KEY_BYTES} bytes`),
+);
 
 /**
  * The body of one warm-queue message: the keys of one run a consumer loads together.
  * `id` is unique per message body (a re-enqueued remainder gets a new one), so progress is counted
  * once however often SQS delivers it; `attempt` counts the deliveries its keys have already failed.
  */
-export const warmMessageSchema = z
-  .object({
-    v: z.literal(1),
-    runId: z.string().min(1),
-    id: z.string().min(1),
-    keys: z.array(keySchema).min(1),
-    attempt: z.number().int().min(0),
-    /** The last error of each key, carried by a re-enqueued remainder so the DLQ gets it at the end. */
-    errors: z.record(z.string(), z.string()).optional(),
-  })
-  .strict();
+export const warmMessageSchema = z.strictObject({
+  v: z.literal(1),
+  runId: z.string().check(z.minLength(1)),
+  id: z.string().check(z.minLength(1)),
+  keys: z.array(keySchema).check(z.minLength(1)),
+  attempt: z.int().check(z.gte(0)),
+  /** The last error of each key, carried by a re-enqueued remainder so the DLQ gets it at the end. */
+  errors: z.optional(z.record(z.string(), z.string())),
+});
 
 export type WarmMessage = z.infer<typeof warmMessageSchema>;
 
@@ -39,11 +38,8 @@ export class MalformedMessageError extends CacheWarmersError {
   }
 }
 
-/** Describes zod issues as `path: problem; …`, the way every payload error of the project reads. */
-export const describeIssues = (error: z.ZodError): string =>
-  error.issues
-    .map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
-    .join('; ');
+// Defined beside the locale setup it keeps in the bundles; still exported here, where its users import it.
+export { describeIssues };
 
 /** Parses a queue message body. @throws MalformedMessageError saying what is wrong. */
 export const parseWarmMessage = (body: string): WarmMessage => {

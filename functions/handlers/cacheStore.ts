@@ -1,9 +1,12 @@
+import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { loadConfig, NODE_REGION_CONFIG_FILE_OPTIONS, NODE_REGION_CONFIG_OPTIONS } from '@smithy/core/config';
+import { omittedFromBundle } from '../adapters/bundleParts';
 import { cacheTokenFromSecret } from '../adapters/cacheTokenSecret';
 import { discoverCacheEndpoint } from '../adapters/discoverCacheEndpoint';
 import { RedisStore, type RedisStoreOptions } from '../adapters/RedisStore';
 import type { RedisAuth } from '../adapters/redisConnection';
 import { ConfigurationError, MemoryStore, type WarmingConfig } from '../core';
-import { type CacheClients, createCacheClients } from './awsClients';
 import { readResources, resourceVariable } from './environment';
 
 /**
@@ -14,10 +17,20 @@ const memoryStores = new Map<string, MemoryStore<string, unknown>>();
 /** The Redis connections this process opened, so a local process can close them and exit. */
 const redisStores = new Set<RedisStore>();
 
+/**
+ * The clients that find the cache by name and read its AUTH token. Those not given are created on first
+ * need, so a function builds (and its bundle carries) only the ones its cache settings call.
+ */
+export interface CacheClients {
+  elasticache?: ElastiCacheClient;
+  secretsManager?: SecretsManagerClient;
+}
+
 const CACHE_RESOURCES = [
   'cacheUrl',
   'cacheName',
   'cacheCluster',
+  'cacheServerless',
   'cacheAuth',
   'cacheSecretArn',
   'cacheUser',
@@ -30,18 +43,24 @@ const AUTH_VARIABLE = resourceVariable('cacheAuth');
 const SECRET_VARIABLE = resourceVariable('cacheSecretArn');
 const USER_VARIABLE = resourceVariable('cacheUser');
 
-/** The cache's URL, or its endpoint looked up by name on the first connection: exactly one of the two. */
+/**
+ * The cache's URL, or else its endpoint looked up by name on the first connection. With both, the URL
+ * is where to connect and the name only what IAM tokens are signed for.
+ */
 const endpointOptions = (
   { cacheUrl, cacheName, cacheCluster }: CacheResources,
   clients: CacheClients,
 ): Pick<RedisStoreOptions<unknown>, 'url' | 'cluster' | 'endpoint'> => {
-  if (cacheUrl !== undefined && cacheName !== undefined) {
-    throw new ConfigurationError(`${URL_VARIABLE}, ${NAME_VARIABLE}`, 'set one of them, not both');
-  }
-  // The lookup says whether the cache is in cluster mode, so CACHE_CLUSTER only applies to a URL.
-  if (cacheName !== undefined)
-    return { endpoint: () => discoverCacheEndpoint(clients.elasticache, cacheName) };
   if (cacheUrl !== undefined) return { url: cacheUrl, cluster: cacheCluster ?? false };
+  // The lookup says whether the cache is in cluster mode, so CACHE_CLUSTER only applies to a URL.
+  if (cacheName !== undefined) {
+    if (process.env.CODOMYRMEX_BUNDLE_CACHE_LOOKUP !== 'omitted') {
+      clients.elasticache ??= new ElastiCacheClient({});
+      const { elasticache } = clients;
+      return { endpoint: () => discoverCacheEndpoint(elasticache, cacheName) };
+    }
+    throw omittedFromBundle(NAME_VARIABLE, 'looking the cache up by name needs the ElastiCache client');
+  }
   throw new ConfigurationError(
     `${URL_VARIABLE}, ${NAME_VARIABLE}`,
     'one of them is required: the cache URL, or its name to look its endpoint up',
@@ -50,7 +69,7 @@ const endpointOptions = (
 
 /** How to authenticate, from CACHE_AUTH and the variables that mode needs (and no others). */
 const authOptions = (
-  { cacheAuth = 'none', cacheSecretArn, cacheUser, cacheName }: CacheResources,
+  { cacheAuth = 'none', cacheSecretArn, cacheUser, cacheName, cacheServerless }: CacheResources,
   clients: CacheClients,
 ): RedisAuth | undefined => {
   if (cacheAuth === 'none') {
@@ -64,11 +83,15 @@ const authOptions = (
     if (cacheSecretArn === undefined) {
       throw new ConfigurationError(SECRET_VARIABLE, `is required with ${AUTH_VARIABLE}=token`);
     }
-    return {
-      kind: 'token',
-      token: cacheTokenFromSecret(clients.secretsManager, cacheSecretArn),
-      username: cacheUser,
-    };
+    if (process.env.CODOMYRMEX_BUNDLE_CACHE_SECRET !== 'omitted') {
+      clients.secretsManager ??= new SecretsManagerClient({});
+      return {
+        kind: 'token',
+        token: cacheTokenFromSecret(clients.secretsManager, cacheSecretArn),
+        username: cacheUser,
+      };
+    }
+    throw omittedFromBundle(AUTH_VARIABLE, 'token auth needs the Secrets Manager client');
   }
   if (cacheSecretArn !== undefined) {
     throw new ConfigurationError(SECRET_VARIABLE, `is not used with ${AUTH_VARIABLE}=iam: unset it`);
@@ -85,7 +108,14 @@ const authOptions = (
       `is required with ${AUTH_VARIABLE}=iam: the token is signed for the cache by name`,
     );
   }
-  return { kind: 'iam', userId: cacheUser, region: () => clients.elasticache.config.region() };
+  // The region as every SDK client resolves it (AWS_REGION in Lambda), without creating a client.
+  return {
+    kind: 'iam',
+    userId: cacheUser,
+    cacheName,
+    serverless: cacheServerless,
+    region: loadConfig(NODE_REGION_CONFIG_OPTIONS, NODE_REGION_CONFIG_FILE_OPTIONS),
+  };
 };
 
 /**
@@ -98,7 +128,7 @@ const authOptions = (
 export const createCacheStore = (
   env: Record<string, string | undefined>,
   config: WarmingConfig,
-  clients: CacheClients = createCacheClients(),
+  clients: CacheClients = {},
 ): RedisStore | MemoryStore<string, unknown> => {
   const resources = readResources(env, [], CACHE_RESOURCES);
   const { cacheUrl } = resources;

@@ -7,7 +7,7 @@ import { createValueLoader, parseValueSource } from '../adapters/sourceConfig';
 import { WarmConsumer } from '../adapters/WarmConsumer';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../adapters/warmMessage';
 import { loadWarmingConfig } from '../core';
-import { createAwsClients, createCacheClients, createLambdaClient } from './awsClients';
+import { createAwsClients } from './awsClients';
 import { createCacheStore } from './cacheStore';
 import { readResources } from './environment';
 import { logger, metrics, withObservability } from './observability';
@@ -18,12 +18,12 @@ const resources = readResources(
   ['warmQueueUrl', 'warmDlqUrl', 'runsTable'],
   ['maxMessageBytes', 'versionField'],
 );
-const clients = { ...createAwsClients(), lambda: createLambdaClient(), ...createCacheClients() };
+const clients = createAwsClients();
 const maxMessageBytes = resources.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
 const { versionField } = resources;
 
 const consumer = new WarmConsumer({
-  cache: createCacheStore(process.env, config, clients),
+  cache: createCacheStore(process.env, config),
   loader: await createValueLoader(parseValueSource(process.env), clients),
   runStore: new DynamoRunStore({ client: clients.dynamodb, tableName: resources.runsTable }),
   requeue: new SqsSender(clients.sqs, resources.warmQueueUrl, { maxMessageBytes }),

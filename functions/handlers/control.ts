@@ -1,33 +1,33 @@
 import { randomUUID } from 'node:crypto';
-import * as z from 'zod';
 import { DeadLetterQueue } from '../adapters/DeadLetterQueue';
 import { DynamoAccessTracker } from '../adapters/DynamoAccessTracker';
 import { DynamoRunStore } from '../adapters/DynamoRunStore';
 import { describeRunStatus } from '../adapters/runStatus';
 import { SqsSender } from '../adapters/SqsSender';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../adapters/warmMessage';
+import * as z from '../adapters/zod';
 import { loadWarmingConfig } from '../core';
 import { createAwsClients } from './awsClients';
 import { readResources } from './environment';
 import { InvalidRequestError, parseRequest, withObservability } from './observability';
 
-const limit = (fallback: number, max: number) => z.number().int().min(1).max(max).default(fallback);
+const limit = (fallback: number, max: number) => z._default(z.int().check(z.gte(1), z.lte(max)), fallback);
 
 /** One operation per invocation, chosen by `action`; unknown fields are rejected. */
 export const controlRequestSchema = z.discriminatedUnion('action', [
-  z.object({ action: z.literal('status'), runId: z.string().min(1) }).strict(),
-  z.object({ action: z.literal('cancel'), runId: z.string().min(1) }).strict(),
-  z.object({ action: z.literal('runs'), limit: limit(10, 100) }).strict(),
-  z
-    .object({
-      action: z.literal('hotKeys'),
-      limit: limit(20, 1_000),
-      threshold: z.number().min(0).default(1),
-    })
-    .strict(),
-  z
-    .object({ action: z.literal('dlq'), redrive: z.boolean().default(false), limit: limit(10, 1_000) })
-    .strict(),
+  z.strictObject({ action: z.literal('status'), runId: z.string().check(z.minLength(1)) }),
+  z.strictObject({ action: z.literal('cancel'), runId: z.string().check(z.minLength(1)) }),
+  z.strictObject({ action: z.literal('runs'), limit: limit(10, 100) }),
+  z.strictObject({
+    action: z.literal('hotKeys'),
+    limit: limit(20, 1_000),
+    threshold: z._default(z.number().check(z.gte(0)), 1),
+  }),
+  z.strictObject({
+    action: z.literal('dlq'),
+    redrive: z._default(z.boolean(), false),
+    limit: limit(10, 1_000),
+  }),
 ]);
 
 const config = loadWarmingConfig(process.env);

@@ -1,21 +1,23 @@
-import * as z from 'zod';
+import * as z from '../adapters/zod';
 import { ConfigurationError, ENV_PREFIX } from '../core';
 
 const tableName = z
   .string()
-  .regex(/^[a-zA-Z0-9_.-]{3,255}$/, 'expected a DynamoDB table name (3–255 of a-z A-Z 0-9 _ . -)');
+  .check(z.regex(/^[a-zA-Z0-9_.-]{3,255}$/, 'expected a DynamoDB table name (3–255 of a-z A-Z 0-9 _ . -)'));
 const url = z.url({ message: 'expected a URL' });
 const positiveInteger = (min: number, max: number) =>
-  z
-    .string()
-    .regex(/^\s*\d+\s*$/, `expected a whole number from ${min} to ${max}`)
-    .transform(Number)
-    .pipe(
-      z
-        .number()
-        .min(min, `expected a whole number from ${min} to ${max}`)
-        .max(max, `expected a whole number from ${min} to ${max}`),
-    );
+  z.pipe(
+    z.pipe(
+      z.string().check(z.regex(/^\s*\d+\s*$/, `expected a whole number from ${min} to ${max}`)),
+      z.transform(Number),
+    ),
+    z
+      .number()
+      .check(
+        z.gte(min, `expected a whole number from ${min} to ${max}`),
+        z.lte(max, `expected a whole number from ${min} to ${max}`),
+      ),
+  );
 
 /**
  * The resource variables the CDK construct (and the local runtime) set on the functions, beside the
@@ -39,27 +41,43 @@ const RESOURCES = {
     variable: 'CACHE_URL',
     schema: z
       .string()
-      .regex(
-        /^(rediss?:\/\/[^\s/]+|memory:\/\/\S*$)/,
-        'expected redis://host:port, rediss://host:port or memory:// (local runtime only)',
+      .check(
+        z.regex(
+          /^(rediss?:\/\/[^\s/]+|memory:\/\/\S*$)/,
+          'expected redis://host:port, rediss://host:port or memory:// (local runtime only)',
+        ),
       ),
   },
   /** `true` for a cluster-mode cache (ElastiCache Serverless is one). */
   cacheCluster: {
     variable: 'CACHE_CLUSTER',
-    schema: z
-      .enum(['true', 'false'], { message: 'expected true or false' })
-      .transform((text) => text === 'true'),
+    schema: z.pipe(
+      z.enum(['true', 'false'], { message: 'expected true or false' }),
+      z.transform((text) => text === 'true'),
+    ),
   },
-  /** The cache by name (serverless cache or replication group id), its endpoint looked up; instead of CACHE_URL. */
+  /**
+   * The cache by name (serverless cache or replication group id): its endpoint is looked up, unless
+   * CACHE_URL gives it; IAM tokens are signed for it.
+   */
   cacheName: {
     variable: 'CACHE_NAME',
     schema: z
       .string()
-      .regex(
-        /^[A-Za-z][A-Za-z0-9-]{0,39}$/,
-        'expected an ElastiCache serverless cache name or replication group id (a letter, then up to 39 letters, digits or hyphens)',
+      .check(
+        z.regex(
+          /^[A-Za-z][A-Za-z0-9-]{0,39}$/,
+          'expected an ElastiCache serverless cache name or replication group id (a letter, then up to 39 letters, digits or hyphens)',
+        ),
       ),
+  },
+  /** `true` when CACHE_NAME is a serverless cache: IAM tokens say so. Looked up when CACHE_URL is not set. */
+  cacheServerless: {
+    variable: 'CACHE_SERVERLESS',
+    schema: z.pipe(
+      z.enum(['true', 'false'], { message: 'expected true or false' }),
+      z.transform((text) => text === 'true'),
+    ),
   },
   /** How the functions authenticate to the cache: `none`, `token` (from CACHE_SECRET_ARN) or `iam`. */
   cacheAuth: {
@@ -71,20 +89,24 @@ const RESOURCES = {
     variable: 'CACHE_SECRET_ARN',
     schema: z
       .string()
-      .regex(
-        /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:\S+$/,
-        'expected a Secrets Manager secret ARN',
+      .check(
+        z.regex(
+          /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:\S+$/,
+          'expected a Secrets Manager secret ARN',
+        ),
       ),
   },
   /** The ElastiCache user id for IAM auth, or the ACL user name for token auth (default: `default`). */
   cacheUser: {
     variable: 'CACHE_USER',
-    schema: z.string().regex(/^[^\s]{1,128}$/, 'expected a user name (up to 128 characters, no spaces)'),
+    schema: z
+      .string()
+      .check(z.regex(/^[^\s]{1,128}$/, 'expected a user name (up to 128 characters, no spaces)')),
   },
   /** Field of a loaded value that holds its version; when set, writes never replace a newer version. */
   versionField: {
     variable: 'VERSION_FIELD',
-    schema: z.string().regex(/^[A-Za-z_$][\w$]*$/, 'expected a field name'),
+    schema: z.string().check(z.regex(/^[A-Za-z_$][\w$]*$/, 'expected a field name')),
   },
 } as const;
 

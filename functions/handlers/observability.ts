@@ -3,8 +3,8 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
-import type { z } from 'zod';
 import { describeIssues } from '../adapters/warmMessage';
+import type * as z from '../adapters/zod';
 import { CacheWarmersError, ConfigurationError, InvalidKeyError } from '../core';
 
 /** One JSON logger for every function; `runId` is appended per invocation as the correlation key. */
@@ -22,7 +22,10 @@ export class InvalidRequestError extends CacheWarmersError {
 }
 
 /** Validates an invocation payload. @throws InvalidRequestError naming each field that is wrong. */
-export const parseRequest = <Schema extends z.ZodType>(schema: Schema, event: unknown): z.output<Schema> => {
+export const parseRequest = <Schema extends z.ZodMiniType>(
+  schema: Schema,
+  event: unknown,
+): z.output<Schema> => {
   const parsed = schema.safeParse(event ?? {});
   if (!parsed.success) throw new InvalidRequestError(`invalid payload: ${describeIssues(parsed.error)}`);
   return parsed.data;

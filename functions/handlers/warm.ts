@@ -1,28 +1,26 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import * as z from 'zod';
 import { DynamoAccessTracker } from '../adapters/DynamoAccessTracker';
 import { DynamoRunStore } from '../adapters/DynamoRunStore';
 import { SqsSender } from '../adapters/SqsSender';
 import { createKeyProvider, parseKeySources } from '../adapters/sourceConfig';
 import { WarmFanOut } from '../adapters/WarmFanOut';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../adapters/warmMessage';
+import * as z from '../adapters/zod';
 import { AdaptiveKeyProvider, loadWarmingConfig } from '../core';
-import { createAwsClients, createCacheClients, createLambdaClient, createS3Client } from './awsClients';
+import { createAwsClients } from './awsClients';
 import { createCacheStore } from './cacheStore';
 import { readResources } from './environment';
 import { logger, metrics, parseRequest, withObservability } from './observability';
 
 /** The payload of a console, CLI or EventBridge Scheduler invocation; unknown fields are rejected. */
-export const warmRequestSchema = z
-  .object({
-    keys: z.array(z.string()).min(1).max(100_000).optional(),
-    provider: z.enum(['configured', 'adaptive']).optional(),
-    limit: z.number().int().positive().optional(),
-    dryRun: z.boolean().optional(),
-    force: z.boolean().optional(),
-    trigger: z.enum(['schedule', 'console', 'cli', 'deploy', 'local']).optional(),
-  })
-  .strict();
+export const warmRequestSchema = z.strictObject({
+  keys: z.optional(z.array(z.string()).check(z.minLength(1), z.maxLength(100_000))),
+  provider: z.optional(z.enum(['configured', 'adaptive'])),
+  limit: z.optional(z.int().check(z.positive())),
+  dryRun: z.optional(z.boolean()),
+  force: z.optional(z.boolean()),
+  trigger: z.optional(z.enum(['schedule', 'console', 'cli', 'deploy', 'local'])),
+});
 
 const config = loadWarmingConfig(process.env);
 const resources = readResources(
@@ -30,12 +28,7 @@ const resources = readResources(
   ['warmQueueUrl', 'runsTable'],
   ['trackerTable', 'maxMessageBytes', 'consumerBatchSize', 'cacheUrl', 'cacheName'],
 );
-const clients = {
-  ...createAwsClients(),
-  s3: createS3Client(),
-  lambda: createLambdaClient(),
-  ...createCacheClients(),
-};
+const clients = createAwsClients();
 const maxMessageBytes = resources.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
 const tracker = resources.trackerTable
   ? new DynamoAccessTracker({ client: clients.dynamodb, tableName: resources.trackerTable })
@@ -48,8 +41,10 @@ const fanOut = new WarmFanOut({
   },
   // Only a TTL-aware warm (`ttlSeconds` set) asks the cache which keys are due for a refresh.
   cache:
-    config.ttlSeconds > 0 && (resources.cacheUrl || resources.cacheName)
-      ? createCacheStore(process.env, config, clients)
+    process.env.CODOMYRMEX_BUNDLE_CACHE !== 'omitted' &&
+    config.ttlSeconds > 0 &&
+    (resources.cacheUrl || resources.cacheName)
+      ? createCacheStore(process.env, config)
       : undefined,
   runStore: new DynamoRunStore({ client: clients.dynamodb, tableName: resources.runsTable }),
   sender: new SqsSender(clients.sqs, resources.warmQueueUrl, { maxMessageBytes }),

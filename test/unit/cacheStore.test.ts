@@ -1,6 +1,6 @@
 import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RedisStore } from '../../functions/adapters/RedisStore';
 import { ConfigurationError, defaultWarmingConfig } from '../../functions/core';
 import { createCacheStore } from '../../functions/handlers/cacheStore';
@@ -31,6 +31,10 @@ const configurationError = (values: Partial<Record<ResourceName, string>>): Conf
   return thrown as ConfigurationError;
 };
 
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
+
 describe('createCacheStore', () => {
   it.each([
     ['a URL', { cacheUrl: 'rediss://cache.example:6379', cacheCluster: 'true' }],
@@ -58,11 +62,35 @@ describe('createCacheStore', () => {
     );
   });
 
-  it('takes one of them, not both', () => {
-    const error = configurationError({ cacheUrl: 'redis://cache.example', cacheName: 'products' });
-    expect(error.message).toBe(
-      'CODOMYRMEX_WARMING_CACHE_URL, CODOMYRMEX_WARMING_CACHE_NAME: set one of them, not both',
-    );
+  it.each([
+    ['CODOMYRMEX_BUNDLE_CACHE_LOOKUP', { cacheName: 'products' }, 'CODOMYRMEX_WARMING_CACHE_NAME'],
+    [
+      'CODOMYRMEX_BUNDLE_CACHE_SECRET',
+      { cacheUrl: 'redis://cache.example', cacheAuth: 'token', cacheSecretArn: SECRET_ARN },
+      'CODOMYRMEX_WARMING_CACHE_AUTH',
+    ],
+  ])('says to redeploy when a setting needs a part its bundle omits (%s)', (part, values, variable) => {
+    vi.stubEnv(part, 'omitted');
+
+    const error = configurationError(values);
+
+    expect(error.setting).toBe(variable);
+    expect(error.message).toMatch(/which this function was deployed without/);
+  });
+
+  it('connects to the URL when both are given, the name only naming the cache IAM tokens are signed for', () => {
+    // Without the lookup part a name alone could not connect: with the URL beside it, nothing is looked up.
+    vi.stubEnv('CODOMYRMEX_BUNDLE_CACHE_LOOKUP', 'omitted');
+
+    const store = create({
+      cacheUrl: 'rediss://cache.example:6379',
+      cacheCluster: 'true',
+      cacheName: 'products',
+      cacheAuth: 'iam',
+      cacheUser: 'warmer',
+    });
+
+    expect(store).toBeInstanceOf(RedisStore);
   });
 
   it.each([

@@ -7,7 +7,7 @@ import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/
 import { GetObjectCommand, type GetObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   createKeyProvider,
   createValueLoader,
@@ -30,6 +30,10 @@ const keySources = (value: unknown) => ({
 });
 const valueSource = (value: unknown) => ({
   [VALUE_SOURCE_VARIABLE]: typeof value === 'string' ? value : JSON.stringify(value),
+});
+
+afterEach(() => {
+  vi.unstubAllEnvs();
 });
 
 const configurationError = (run: () => unknown): ConfigurationError => {
@@ -228,17 +232,31 @@ describe('createKeyProvider', () => {
     ]);
   });
 
-  it('needs the client a source uses', () => {
+  it('creates the S3 and Lambda clients its sources need when none is given, once for all of them', () => {
     const sources = parseKeySources(
       keySources([
-        { type: 'static', keys: ['a'] },
         { type: 's3', bucket: 'b', key: 'k' },
+        { type: 's3', bucket: 'b', key: 'other' },
+        { type: 'lambda', functionName: 'list-keys' },
       ]),
     );
+    const given: SourceClients = {};
 
-    expect(() => createKeyProvider(sources, {}, { adaptive: undefined })).toThrow(
-      new ConfigurationError(KEY_SOURCES_VARIABLE, '1 (s3) needs an S3 client, and none was given'),
-    );
+    createKeyProvider(sources, given, { adaptive: undefined });
+
+    expect(given.s3).toBeInstanceOf(S3Client);
+    expect(given.lambda).toBeInstanceOf(LambdaClient);
+  });
+
+  it('says to redeploy when a source needs a client its bundle was built without', () => {
+    const sources = parseKeySources(keySources([{ type: 's3', bucket: 'b', key: 'k' }]));
+    vi.stubEnv('CODOMYRMEX_BUNDLE_S3', 'omitted');
+
+    const error = configurationError(() => createKeyProvider(sources, {}, { adaptive: undefined }));
+
+    expect(error.setting).toBe(KEY_SOURCES_VARIABLE);
+    expect(error.message).toMatch(/0 \(s3\) needs the S3 client, which this function was deployed without/);
+    expect(error.message).toMatch(/configure it in the CacheWarmer construct's props and deploy again/);
   });
 
   it('reads hot keys from the injected tracker, weighted by count times the source weight', async () => {
@@ -303,9 +321,11 @@ describe('createValueLoader', () => {
     expect(module.kind).toBe('batch');
   });
 
-  it('needs the client the source uses', async () => {
+  it('says to redeploy when the source needs a client its bundle was built without', async () => {
+    vi.stubEnv('CODOMYRMEX_BUNDLE_LAMBDA', 'omitted');
+
     await expect(createValueLoader({ type: 'lambda', functionName: 'f' }, {})).rejects.toThrow(
-      new ConfigurationError(VALUE_SOURCE_VARIABLE, 'lambda needs a Lambda client, and none was given'),
+      /^CODOMYRMEX_WARMING_VALUE_SOURCE: lambda needs the Lambda client, which this function was deployed without/,
     );
   });
 });

@@ -1,21 +1,21 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { z } from 'zod';
 import { describeIssues } from '../../adapters/warmMessage';
+import * as z from '../../adapters/zod';
 import { describeError } from '../../core';
 import { START_LOCAL_COMMAND } from './constants';
 import { TargetUnavailableError } from './errors';
 
 const localRuntimeStateSchema = z.object({
-  pid: z.number().int().positive(),
+  pid: z.int().check(z.positive()),
   startedAt: z.string(),
   endpoints: z.object({ lambda: z.url(), sqs: z.url(), dynamodb: z.url() }),
   functionNames: z.object({
-    warm: z.string().min(1),
-    control: z.string().min(1),
-    track: z.string().min(1),
-    consume: z.string().min(1),
+    warm: z.string().check(z.minLength(1)),
+    control: z.string().check(z.minLength(1)),
+    track: z.string().check(z.minLength(1)),
+    consume: z.string().check(z.minLength(1)),
   }),
   /** Applications (and tests) send access events to `access`. */
   queueUrls: z.object({ warm: z.url(), warmDlq: z.url(), access: z.url(), accessDlq: z.url() }),

@@ -1,7 +1,7 @@
-import type { z } from 'zod';
 import type { DeadLetter } from '../../adapters/DeadLetterQueue';
 import type { RunStatusReport } from '../../adapters/runStatus';
 import type { WarmOutcome } from '../../adapters/WarmFanOut';
+import type * as z from '../../adapters/zod';
 import type { KeyAccess } from '../../core';
 import type { controlRequestSchema } from '../../handlers/control';
 import type { warmRequestSchema } from '../../handlers/warm';

@@ -613,11 +613,8 @@ describe('serverless cache (settings cdk-nag does not inspect)', () => {
     SYNTH_TIMEOUT_MS,
   );
 
-  it('rejects an existing cache given by both URL and name, or by neither', () => {
-    expect(() => synthesize({ cache: { existing: { url: 'rediss://a:6379', name: 'a' } } })).toThrow(
-      /exactly one of url and name/,
-    );
-    expect(() => synthesize({ cache: { existing: {} } })).toThrow(/exactly one of url and name/);
+  it('rejects an existing cache given by neither URL nor name', () => {
+    expect(() => synthesize({ cache: { existing: {} } })).toThrow(/needs its url, or its name/);
   });
 });
 
@@ -648,7 +645,7 @@ describe('cache auth', () => {
     });
   });
 
-  it('grants elasticache:Connect on the cache and the user ARNs only, and describing that one cache', () => {
+  it('grants elasticache:Connect on the cache and the user ARNs only, and nothing to describe', () => {
     const statements = statementsOf(eager.template, /consumeRole/);
     expect(
       statements.filter((statement) =>
@@ -663,14 +660,12 @@ describe('cache auth', () => {
           { 'Fn::GetAtt': [expect.stringMatching(/WarmerCacheUser[0-9A-F]{8}$/), 'Arn'] },
         ],
       },
-      {
-        Effect: 'Allow',
-        Action: 'elasticache:DescribeServerlessCaches',
-        Resource: { 'Fn::GetAtt': [expect.stringMatching(/WarmerCache[0-9A-F]{8}$/), 'ARN'] },
-      },
     ]);
-    // The token is signed for the cache by name, so the functions find the cache by name, not by URL.
-    expect(environmentOf(eager.template, 'consume')).not.toHaveProperty(resourceVariable('cacheUrl'));
+    // The token is signed for the cache by name; the URL beside it spares the endpoint lookup.
+    expect(environmentOf(eager.template, 'consume')).toMatchObject({
+      [resourceVariable('cacheUrl')]: expect.anything(),
+      [resourceVariable('cacheName')]: expect.any(String),
+    });
   });
 
   it(
@@ -792,13 +787,43 @@ describe('cache auth', () => {
     SYNTH_TIMEOUT_MS,
   );
 
-  it('rejects IAM auth for a cache given by URL: tokens are signed for its name', () => {
+  it('rejects IAM auth for a cache given by URL alone: tokens are signed for its name', () => {
     expect(() =>
       synthesize({
         cache: { existing: { url: 'rediss://a:6379', auth: { type: 'iam', userId: 'warmer' } } },
       }),
-    ).toThrow(/IAM auth signs its tokens for the cache by name/);
+    ).toThrow(/IAM auth signs its tokens for the cache by name: give cache.existing.name too/);
   });
+
+  it(
+    'signs IAM tokens for a cache given by URL and name: connects to the URL, describes nothing',
+    () => {
+      const { template } = synthesize((stack) => {
+        const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, maxAzs: 2 });
+        const securityGroup = new ec2.SecurityGroup(stack, 'RedisGroup', { vpc });
+        return {
+          cache: {
+            existing: {
+              url: 'rediss://orders.internal:6379',
+              name: 'orders',
+              auth: { type: 'iam', userId: 'warmer' },
+              vpc,
+              securityGroup,
+            },
+          },
+        };
+      });
+      expect(environmentOf(template, 'consume')).toMatchObject({
+        [resourceVariable('cacheUrl')]: 'rediss://orders.internal:6379',
+        [resourceVariable('cacheName')]: 'orders',
+        [resourceVariable('cacheAuth')]: 'iam',
+      });
+      const actions = statementsOf(template, /consumeRole/).flatMap(actionsOf);
+      expect(actions).toContain('elasticache:Connect');
+      expect(actions.filter((action) => action.startsWith('elasticache:Describe'))).toEqual([]);
+    },
+    SYNTH_TIMEOUT_MS,
+  );
 });
 
 describe('network: VPC endpoints or NAT', () => {
@@ -812,8 +837,8 @@ describe('network: VPC endpoints or NAT', () => {
     eager.template.resourceCountIs('AWS::EC2::NatGateway', 0);
     eager.template.resourceCountIs('AWS::EC2::InternetGateway', 0);
     eager.template.resourcePropertiesCountIs('AWS::EC2::Subnet', { MapPublicIpOnLaunch: true }, 0);
-    // SQS always; ElastiCache for the lookup by name (IAM auth); Lambda for the Lambda sources.
-    expect(endpointServices(eager.template, 'Interface')).toEqual(['elasticache', 'lambda', 'sqs']);
+    // SQS always; Lambda for the Lambda sources. No ElastiCache: the functions get the cache's URL.
+    expect(endpointServices(eager.template, 'Interface')).toEqual(['lambda', 'sqs']);
     // DynamoDB always; S3 because the TTL-aware warm function reads an S3 key source from the VPC.
     expect(endpointServices(eager.template, 'Gateway')).toEqual(['dynamodb', 's3']);
     eager.template.allResourcesProperties('AWS::EC2::VPCEndpoint', {

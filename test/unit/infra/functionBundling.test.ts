@@ -1,0 +1,87 @@
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { describe, expect, it } from 'vitest';
+import { KEY_SOURCES_VARIABLE, VALUE_SOURCE_VARIABLE } from '../../../functions/adapters/sourceConfig';
+import { type ResourceName, resourceVariable } from '../../../functions/handlers/environment';
+import { bundleDefine, FUNCTION_BUNDLE_OPTIONS, omittedBundleParts } from '../../../infra/functionBundling';
+
+const resources = (values: Partial<Record<ResourceName, string>>) =>
+  Object.fromEntries(
+    Object.entries(values).map(([name, value]) => [resourceVariable(name as ResourceName), value]),
+  );
+
+const HTTP_ORIGIN = {
+  [VALUE_SOURCE_VARIABLE]: JSON.stringify({ type: 'http', urlTemplate: 'https://api.example.com/{key}' }),
+};
+
+/** The packages a bundle of `handler` holds, built as the construct builds it. */
+const bundledPackages = async (handler: string, define: Record<string, string>): Promise<Set<string>> => {
+  const { metafile } = await build({
+    ...FUNCTION_BUNDLE_OPTIONS,
+    entryPoints: [fileURLToPath(new URL(`../../../functions/handlers/${handler}.ts`, import.meta.url))],
+    define,
+    write: false,
+    outfile: 'bundle.mjs',
+    metafile: true,
+    logLevel: 'silent',
+  });
+  const bundle = Object.values(metafile.outputs).find((output) => output.entryPoint);
+  // Every file esbuild read is listed; only those with bytes in the output are in the bundle.
+  return new Set(
+    Object.entries(bundle?.inputs ?? {}).flatMap(([input, { bytesInOutput }]) => {
+      const name = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1];
+      return name && bytesInOutput > 0 ? [name] : [];
+    }),
+  );
+};
+
+describe('omittedBundleParts', () => {
+  it('leaves out every optional part a warm function with static keys and no cache reads never calls', () => {
+    const environment = { [KEY_SOURCES_VARIABLE]: JSON.stringify([{ type: 'static', keys: ['home'] }]) };
+
+    expect(omittedBundleParts(environment)).toEqual(['s3', 'lambda', 'cache', 'cacheLookup', 'cacheSecret']);
+  });
+
+  it('keeps what the sources and the cache settings name', () => {
+    expect(
+      omittedBundleParts({
+        [KEY_SOURCES_VARIABLE]: JSON.stringify([
+          { type: 's3', bucket: 'b', key: 'k' },
+          { type: 'lambda', functionName: 'keys' },
+        ]),
+        ...resources({ cacheName: 'products', cacheAuth: 'iam', cacheUser: 'warmer' }),
+      }),
+    ).toEqual(['cacheSecret']);
+    expect(
+      omittedBundleParts({
+        [VALUE_SOURCE_VARIABLE]: JSON.stringify({ type: 'lambda', functionName: 'values' }),
+        ...resources({ cacheUrl: 'rediss://cache:6379', cacheAuth: 'token', cacheSecretArn: 'arn' }),
+      }),
+    ).toEqual(['s3', 'cacheLookup']);
+  });
+});
+
+describe('bundleDefine', () => {
+  it('builds a consume bundle for an HTTP origin and a cache by URL without the clients it never calls', async () => {
+    const environment = { ...HTTP_ORIGIN, ...resources({ cacheUrl: 'rediss://cache:6379' }) };
+
+    const trimmed = await bundledPackages('consume', bundleDefine(environment));
+    const everyPart = await bundledPackages('consume', {});
+
+    for (const client of ['client-lambda', 'client-elasticache', 'client-secrets-manager']) {
+      expect(everyPart).toContain(`@aws-sdk/${client}`);
+      expect(trimmed).not.toContain(`@aws-sdk/${client}`);
+    }
+    expect(trimmed).toContain('ioredis');
+  }, 60_000);
+
+  it('builds a warm bundle that reads no cache without the Redis client', async () => {
+    const environment = { [KEY_SOURCES_VARIABLE]: JSON.stringify([{ type: 'static', keys: ['home'] }]) };
+
+    const trimmed = await bundledPackages('warm', bundleDefine(environment));
+
+    expect(trimmed).not.toContain('ioredis');
+    expect(trimmed).not.toContain('@aws-sdk/client-s3');
+    expect(trimmed).toContain('@aws-sdk/client-sqs');
+  }, 60_000);
+});
