@@ -329,11 +329,8 @@ export class RedisStore<V = unknown> implements CacheStore<string, V>, LeaseStor
     const leased = new Set<string>();
     if (keys.length === 0) return leased;
     const client = await this.#client();
-    const leaseKeys = keys.map((key) => this.#leaseKey(key));
-    const groups = groupBySlot(leaseKeys, (key) => key, this.#options.cluster, MAX_GROUP_SIZE);
     await Promise.all(
-      groups.map(async ({ indexes }) => {
-        const groupKeys = indexes.map((index) => leaseKeys[index] as string);
+      this.#leaseGroups(keys).map(async ({ indexes, groupKeys }) => {
         const acquired = await this.#call('acquire leases', () =>
           client.cwAcquireLeases(groupKeys.length, ...groupKeys, owner, String(ttlMs)),
         );
@@ -348,16 +345,20 @@ export class RedisStore<V = unknown> implements CacheStore<string, V>, LeaseStor
   public async releaseLeases(keys: readonly string[], owner: string): Promise<void> {
     if (keys.length === 0) return;
     const client = await this.#client();
-    const leaseKeys = keys.map((key) => this.#leaseKey(key));
-    const groups = groupBySlot(leaseKeys, (key) => key, this.#options.cluster, MAX_GROUP_SIZE);
     await Promise.all(
-      groups.map(async ({ indexes }) => {
-        const groupKeys = indexes.map((index) => leaseKeys[index] as string);
-        await this.#call('release leases', () =>
-          client.cwReleaseLeases(groupKeys.length, ...groupKeys, owner),
-        );
-      }),
+      this.#leaseGroups(keys).map(({ groupKeys }) =>
+        this.#call('release leases', () => client.cwReleaseLeases(groupKeys.length, ...groupKeys, owner)),
+      ),
     );
+  }
+
+  /** The lease keys of `keys` in slot groups, each with the indexes in `keys` of its own. */
+  #leaseGroups(keys: readonly string[]): { indexes: number[]; groupKeys: string[] }[] {
+    const leaseKeys = keys.map((key) => this.#leaseKey(key));
+    return groupBySlot(leaseKeys, (key) => key, this.#options.cluster, MAX_GROUP_SIZE).map(({ indexes }) => ({
+      indexes,
+      groupKeys: indexes.map((index) => leaseKeys[index] as string),
+    }));
   }
 
   /** Closes the connection; a later call opens a new one. */
