@@ -548,9 +548,11 @@ export class RedisStore<V = unknown> implements CacheStore<string, V>, LeaseStor
     if (!this.#connection) {
       const connection = this.#connect();
       this.#connection = connection;
-      connection.catch(() => {
+      const forget = () => {
         if (this.#connection === connection) this.#connection = undefined;
-      });
+      };
+      // A cluster client that gave up reconnecting has ended for good: the next call opens a new one.
+      connection.then((client) => client.once('end', forget), forget);
     }
     return this.#connection;
   }

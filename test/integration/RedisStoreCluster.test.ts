@@ -61,4 +61,13 @@ describe('RedisStore in cluster mode', () => {
     await store.releaseLeases(keys.slice(0, 500), 'owner-a');
     expect((await store.acquireLeases(keys.slice(0, 500), 'owner-b', 10_000)).size).toBe(500);
   });
+
+  it('connects again after every node was down for longer than the client retries', async () => {
+    await cluster.restart(2_000);
+
+    const results = await store.setMany(keys.slice(0, 100).map((key) => ({ key, value: 'after restart' })));
+
+    expect(results.filter((result) => result.status !== 'written')).toEqual([]);
+    expect(await store.get('item:0')).toBe('after restart');
+  }, 60_000);
 });

@@ -35,6 +35,11 @@ export interface LocalRedis {
 export interface LocalRedisCluster {
   nodes: { host: string; port: number }[];
   stop(): Promise<void>;
+  /**
+   * Kills every node with SIGKILL, keeps them down for `downMs`, then starts them again on the same
+   * ports from their cluster configuration files (empty) and waits until the cluster is ok again.
+   */
+  restart(downMs: number): Promise<void>;
 }
 
 const requireRedisServer = (): void => {
@@ -179,21 +184,27 @@ export const startRedisCluster = async (): Promise<LocalRedisCluster> => {
     await Promise.all(children.map(exited));
     rmSync(dir, { recursive: true, force: true });
   };
+  const startClusterNode = (port: number) =>
+    startNode(port, join(dir, String(port)), [
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      join(dir, `nodes-${port}.conf`),
+      '--cluster-node-timeout',
+      '5000',
+    ]);
+  const clusterReady = async () => {
+    for (const node of nodes) {
+      await waitFor(`cluster node ${node.port}`, async () =>
+        (await cli(node.port, 'CLUSTER', 'INFO')).stdout.includes('cluster_state:ok'),
+      );
+    }
+  };
   try {
     for (let index = 0; index < 3; index++) {
       const port = await freePort();
-      const nodeDir = join(dir, String(port));
-      mkdirSync(nodeDir);
-      children.push(
-        await startNode(port, nodeDir, [
-          '--cluster-enabled',
-          'yes',
-          '--cluster-config-file',
-          join(dir, `nodes-${port}.conf`),
-          '--cluster-node-timeout',
-          '5000',
-        ]),
-      );
+      mkdirSync(join(dir, String(port)));
+      children.push(await startClusterNode(port));
       nodes.push({ host: HOST, port });
     }
     await run(
@@ -208,14 +219,21 @@ export const startRedisCluster = async (): Promise<LocalRedisCluster> => {
       ],
       { timeout: READY_TIMEOUT_MS * 3 },
     );
-    for (const node of nodes) {
-      await waitFor(`cluster node ${node.port}`, async () =>
-        (await cli(node.port, 'CLUSTER', 'INFO')).stdout.includes('cluster_state:ok'),
-      );
-    }
+    await clusterReady();
   } catch (error) {
     await stop();
     throw error;
   }
-  return { nodes, stop };
+  const restart = async (downMs: number) => {
+    for (const child of children) child.kill('SIGKILL');
+    await Promise.all(children.map(exited));
+    await new Promise((resolve) => setTimeout(resolve, downMs));
+    children.splice(
+      0,
+      children.length,
+      ...(await Promise.all(nodes.map(({ port }) => startClusterNode(port)))),
+    );
+    await clusterReady();
+  };
+  return { nodes, stop, restart };
 };
