@@ -60,7 +60,10 @@ export interface ExistingCacheProps {
    * @default false
    */
   serverless?: boolean;
-  /** `true` for a cluster-mode cache at `url` (a looked-up cache says so itself). @default false */
+  /**
+   * `true` for a cluster-mode cache at `url` (a looked-up cache says so itself).
+   * @default `serverless`: a serverless cache is always in cluster mode
+   */
   cluster?: boolean;
   /**
    * The VPC the cache lives in; the functions that reach the cache run in its private subnets.
@@ -196,7 +199,7 @@ export const connectExistingCache = (scope: IConstruct, existing: ExistingCacheP
   const serverless = existing.serverless ?? false;
   const cacheArn = name && arn(serverless ? 'serverlesscache' : 'replicationgroup', name);
   const variables: Partial<Record<ResourceName, string>> = {
-    ...(url ? { cacheUrl: url, cacheCluster: String(existing.cluster ?? false) } : {}),
+    ...(url ? { cacheUrl: url, cacheCluster: String(existing.cluster ?? serverless) } : {}),
     ...(name ? { cacheName: name } : {}),
     // Without a URL the lookup tells whether the cache is serverless.
     ...(name && url ? { cacheServerless: String(serverless) } : {}),

@@ -613,6 +613,30 @@ describe('serverless cache (settings cdk-nag does not inspect)', () => {
     SYNTH_TIMEOUT_MS,
   );
 
+  it(
+    'connects to an existing serverless cache given by URL in cluster mode, unless told otherwise',
+    () => {
+      const { template } = synthesize((stack) => {
+        const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, maxAzs: 2 });
+        const securityGroup = new ec2.SecurityGroup(stack, 'RedisGroup', { vpc });
+        return {
+          cache: {
+            existing: {
+              url: 'rediss://orders.serverless.internal:6379',
+              serverless: true,
+              vpc,
+              securityGroup,
+            },
+          },
+        };
+      });
+      expect(environmentOf(template, 'consume')).toMatchObject({
+        [resourceVariable('cacheCluster')]: 'true',
+      });
+    },
+    SYNTH_TIMEOUT_MS,
+  );
+
   it('rejects an existing cache given by neither URL nor name', () => {
     expect(() => synthesize({ cache: { existing: {} } })).toThrow(/needs its url, or its name/);
   });
