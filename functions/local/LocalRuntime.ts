@@ -1,5 +1,12 @@
 import type { Context } from 'aws-lambda';
-import { type CacheStore, CacheWarmersError, ENV_PREFIX, type WarmingConfig, withTimeout } from '../core';
+import {
+  type CacheStore,
+  CacheWarmersError,
+  ConfigurationError,
+  ENV_PREFIX,
+  type WarmingConfig,
+  withTimeout,
+} from '../core';
 import { closeCacheStores, createCacheStore } from '../handlers/cacheStore';
 import { type LambdaInvokeServer, type LocalFunction, startLambdaInvokeServer } from './LambdaInvokeServer';
 import { LocalScheduler, type ScheduledWarm } from './LocalScheduler';
@@ -92,6 +99,8 @@ const importHandler = async (
     const { handler } = await HANDLER_MODULES[functionKind]();
     return handler as LambdaHandler;
   } catch (error) {
+    // A refused configuration already names its variable; the caller tells it apart from a crash.
+    if (error instanceof ConfigurationError) throw error;
     throw new CacheWarmersError(
       `the ${functionKind} function failed to start: ${error instanceof Error ? error.message : String(error)}`,
       { cause: error },

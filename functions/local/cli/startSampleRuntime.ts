@@ -5,11 +5,22 @@ import {
   VALUE_SOURCE_VARIABLE,
 } from '../../adapters/sourceConfig';
 import { ConfigurationError, loadWarmingConfig } from '../../core';
+import { readResources, resourceVariable } from '../../handlers/environment';
 import { startLocalRuntime } from '../LocalRuntime';
 import { createSampleOrigin, defaultSampleOrigin, productKey } from '../sampleCatalog';
 import { startSampleOriginServer } from '../sampleOriginServer';
 import { UsageError } from './errors';
 import type { LocalRuntimeHandle } from './keepLocalRuntimeUp';
+
+/** `REDIS_URL`, checked as the functions check the cache URL they are given, the error naming it. */
+const checkedRedisUrl = (url: string): string => {
+  try {
+    return readResources({ [resourceVariable('cacheUrl')]: url }, ['cacheUrl'], []).cacheUrl;
+  } catch (error) {
+    if (!(error instanceof ConfigurationError)) throw error;
+    throw new ConfigurationError('REDIS_URL', error.message.replace(`${error.setting}: `, ''));
+  }
+};
 
 /**
  * What `warmers local` runs: the local runtime over the sample catalog (its products as a static key
@@ -26,10 +37,11 @@ export const startSampleRuntime = async (
 ): Promise<LocalRuntimeHandle> => {
   let sources: Pick<
     Parameters<typeof startLocalRuntime>[0] & object,
-    'warming' | 'keySources' | 'valueSource'
+    'warming' | 'keySources' | 'valueSource' | 'cacheUrl'
   >;
   try {
     sources = {
+      cacheUrl: env.REDIS_URL === undefined ? undefined : checkedRedisUrl(env.REDIS_URL),
       warming: loadWarmingConfig(env),
       keySources: env[KEY_SOURCES_VARIABLE] ? parseKeySources(env) : undefined,
       valueSource: env[VALUE_SOURCE_VARIABLE] ? parseValueSource(env) : undefined,
@@ -40,6 +52,7 @@ export const startSampleRuntime = async (
   }
   const origin = await startSampleOriginServer(createSampleOrigin(defaultSampleOrigin));
   const runtime = await startLocalRuntime({
+    cacheUrl: sources.cacheUrl,
     warming: sources.warming,
     keySources: sources.keySources ?? [
       {
@@ -51,6 +64,8 @@ export const startSampleRuntime = async (
     logLevel: 'ERROR',
   }).catch(async (error: unknown) => {
     await origin.close();
+    // A function that refuses its configuration at start is a usage error, as a malformed variable is.
+    if (error instanceof ConfigurationError) throw new UsageError(error.message, { cause: error });
     throw error;
   });
   return {

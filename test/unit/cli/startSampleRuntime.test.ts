@@ -6,6 +6,7 @@ describe('startSampleRuntime', () => {
   it.each([
     [{ CODOMYRMEX_WARMING_MAX_WORKERS: 'many' }, 'CODOMYRMEX_WARMING_MAX_WORKERS'],
     [{ CODOMYRMEX_WARMING_KEY_SOURCES: '[{"type":"ftp"}]' }, 'CODOMYRMEX_WARMING_KEY_SOURCES'],
+    [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL: expected redis://host:port'],
   ])(
     'refuses a malformed variable as a usage error naming it, before starting anything',
     async (env, variable) => {
