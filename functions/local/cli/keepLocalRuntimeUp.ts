@@ -1,4 +1,3 @@
-import { withTimeout } from '../../core';
 import { ExitCode } from './constants';
 import { UsageError } from './errors';
 import {
@@ -27,8 +26,6 @@ export interface KeepLocalRuntimeUpOptions {
   signal: AbortSignal;
   pid?: number;
 }
-
-const STOP_TIMEOUT_MS = 10_000;
 
 const renderLocalRuntime = (state: LocalRuntimeState, stateFile: string): string =>
   [
@@ -82,7 +79,9 @@ export const keepLocalRuntimeUp = async (options: KeepLocalRuntimeUpOptions): Pr
     await aborted(signal);
   } finally {
     await removeLocalRuntimeState(stateFile, pid);
-    await withTimeout(() => runtime.stop(), STOP_TIMEOUT_MS, 'stopping the local runtime');
+    // Invocations in flight finish first, each within its function's timeout, as in Lambda.
+    if (!options.json) options.note('Stopping: invocations in flight finish first…');
+    await runtime.stop();
   }
   if (!options.json) options.note('Local runtime stopped.');
   return ExitCode.ok;
