@@ -3,6 +3,7 @@ import {
   type CacheStore,
   CacheWarmersError,
   ConfigurationError,
+  describeError,
   ENV_PREFIX,
   type WarmingConfig,
   withTimeout,
@@ -262,6 +263,12 @@ const deploy = async (
       FUNCTION_KINDS.map((kind) => [functionNames[kind], (payload) => invoke(kind, payload)]),
     ),
     port: options.lambdaPort,
+    // Lambda would retry it and then send it to a DLQ; locally it is at least not lost without a word.
+    onAsyncError: (functionName, error) => {
+      if (options.logLevel !== 'SILENT') {
+        console.error(`${functionName}: an asynchronous invocation failed: ${describeError(error)}`);
+      }
+    },
   });
   cleanups.push(() => server.close());
 

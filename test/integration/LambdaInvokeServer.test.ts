@@ -10,6 +10,7 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../functions/local/localAws'
 let server: LambdaInvokeServer;
 let lambda: LambdaClient;
 const eventsReceived: unknown[] = [];
+const asyncErrors: { functionName: string; error: unknown }[] = [];
 
 const payload = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 const decode = (bytes: Uint8Array | undefined) => JSON.parse(new TextDecoder().decode(bytes)) as unknown;
@@ -31,6 +32,7 @@ beforeAll(async () => {
         },
       ],
     ]),
+    onAsyncError: (functionName, error) => asyncErrors.push({ functionName, error }),
   });
   lambda = new LambdaClient({
     endpoint: server.endpoint,
@@ -97,17 +99,25 @@ describe('the local Lambda Invoke endpoint, through @aws-sdk/client-lambda', () 
     await expect(invalid).rejects.toMatchObject({ name: 'InvalidRequestContentException' });
   });
 
-  it('accepts an Event invocation with 202 and runs the function; DryRun runs nothing', async () => {
+  it('accepts an Event invocation with 202 and runs the function, telling of its failure; DryRun runs nothing', async () => {
     const dryRun = await lambda.send(
       new InvokeCommand({ FunctionName: 'record', InvocationType: 'DryRun', Payload: payload({ n: 1 }) }),
     );
     const event = await lambda.send(
       new InvokeCommand({ FunctionName: 'record', InvocationType: 'Event', Payload: payload({ n: 2 }) }),
     );
+    const failing = await lambda.send(
+      new InvokeCommand({ FunctionName: 'broken', InvocationType: 'Event', Payload: payload({}) }),
+    );
     await server.close();
 
     expect(dryRun.StatusCode).toBe(204);
     expect(event.StatusCode).toBe(202);
     expect(eventsReceived).toEqual([{ n: 2 }]);
+    // The caller got its 202 before the function ran; its failure is told to whoever listens.
+    expect(failing.StatusCode).toBe(202);
+    expect(asyncErrors).toEqual([
+      { functionName: 'broken', error: new RangeError('limit must be positive') },
+    ]);
   });
 });
