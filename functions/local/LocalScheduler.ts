@@ -74,6 +74,8 @@ export class LocalScheduler {
         (error: unknown): ScheduledWarm => ({ trigger, at, error: describeError(error) }),
       )
       .then((warm) => this.#options.onScheduledWarm?.(warm))
+      // A listener that throws must not become an unhandled rejection, nor make stop() reject.
+      .catch((error: unknown) => console.error(`onScheduledWarm failed: ${describeError(error)}`))
       .finally(() => this.#inFlight.delete(invocation));
     this.#inFlight.add(invocation);
   }

@@ -30,7 +30,14 @@ export const startSampleOriginServer = async (
       response.writeHead(404).end();
       return;
     }
-    load(decodeURIComponent(path.slice(PRODUCT_PATH.length))).then(
+    let key: string;
+    try {
+      key = decodeURIComponent(path.slice(PRODUCT_PATH.length));
+    } catch {
+      response.writeHead(400, { 'content-type': 'text/plain' }).end('malformed percent-encoding in the key');
+      return;
+    }
+    load(key).then(
       (product) => {
         if (product === undefined) response.writeHead(404).end();
         else response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(product));

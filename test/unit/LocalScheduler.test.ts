@@ -99,4 +99,22 @@ describe('LocalScheduler', () => {
 
     expect(warms).toMatchObject([{ trigger: 'schedule', result: { ok: true, status: 'started' } }]);
   });
+
+  it('keeps going when the listener throws, and says so', async () => {
+    const complaints = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const scheduler = new LocalScheduler({
+      strategy: WarmingStrategy.SCHEDULED,
+      refreshIntervalSeconds: 60,
+      invokeWarm: async () => ({ ok: true }),
+      onScheduledWarm: () => {
+        throw new Error('listener broke');
+      },
+    });
+
+    scheduler.start();
+
+    await expect(scheduler.stop()).resolves.toBeUndefined();
+    expect(complaints).toHaveBeenCalledWith('onScheduledWarm failed: listener broke');
+    complaints.mockRestore();
+  });
 });
