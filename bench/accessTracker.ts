@@ -3,7 +3,7 @@ import { runInNewContext } from 'node:vm';
 import { AccessTracker } from '../functions/core/AccessTracker';
 import { createZipfSampler, seededRandom } from '../functions/local/sampleCatalog';
 import type { Scenario } from './index';
-import { type Figure, printFigure, printScenario } from './report';
+import { type Figure, median, printFigure, printScenario } from './report';
 
 const ACCESSES = 1_000_000;
 const DISTINCT_KEYS = 1_000_000;
@@ -89,9 +89,6 @@ const timeMs = (work: () => unknown): number => {
   work();
   return performance.now() - startedAt;
 };
-
-const median = (values: number[]): number =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
 export const run: Scenario = async () => {
   printScenario(

@@ -8,7 +8,7 @@ import { KEY_SOURCES_VARIABLE, VALUE_SOURCE_VARIABLE } from '../functions/adapte
 import { resourceVariable } from '../functions/handlers/environment';
 import { bundleDefine, FUNCTION_BUNDLE_OPTIONS } from '../infra/functionBundling';
 import type { Scenario } from './index';
-import { type Figure, printFigure, printScenario } from './report';
+import { type Figure, median, printFigure, printScenario } from './report';
 
 const HANDLERS = ['warm', 'consume', 'track', 'control'] as const;
 type Handler = (typeof HANDLERS)[number];
@@ -43,6 +43,7 @@ const EXAMPLE_ENVIRONMENTS: Record<Handler, Record<string, string>> = {
     [resourceVariable('cacheUrl')]: 'rediss://bench-cache-abc123.serverless.use1.cache.amazonaws.com:6379',
     [resourceVariable('cacheCluster')]: 'true',
     [resourceVariable('cacheName')]: 'bench-cache',
+    [resourceVariable('cacheServerless')]: 'true',
     [resourceVariable('cacheAuth')]: 'iam',
     [resourceVariable('cacheUser')]: 'warmer',
     [VALUE_SOURCE_VARIABLE]: JSON.stringify({
@@ -60,11 +61,6 @@ await import(process.argv[2]);
 process.stdout.write(String(performance.now() - started));
 process.exit(0);
 `;
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-};
 
 const bundleHandler = async (handler: Handler, outfile: string, define: Record<string, string>) => {
   await build({

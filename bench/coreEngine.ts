@@ -7,7 +7,7 @@ import {
   sleep,
 } from '../functions/core';
 import type { Scenario } from './index';
-import { type Figure, printFigure, printScenario } from './report';
+import { type Figure, median, printFigure, printScenario } from './report';
 
 const LATENCY_MS = 5;
 const REPETITIONS = 3;
@@ -28,9 +28,6 @@ const latencyMeter = () => {
     meanMs: () => totalMs / calls,
   };
 };
-
-const median = (values: number[]): number =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
 const keysOf = (count: number) => Array.from({ length: count }, (_, index) => `key:${index}`);
 

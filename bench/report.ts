@@ -11,6 +11,10 @@ export interface Figure {
   detail?: string;
 }
 
+/** The middle value (the upper one of an even count); NaN for none. */
+export const median = (values: readonly number[]): number =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
+
 const format = (value: number): string =>
   Number.isInteger(value) ? value.toLocaleString('en-US') : value.toFixed(Math.abs(value) < 10 ? 3 : 1);
 

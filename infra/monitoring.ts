@@ -14,12 +14,12 @@ export const HANDLER_METRICS = {
 } as const;
 
 /** The handler metrics: keys per consume batch, milliseconds of a batch's loads and of a whole run. */
-export type HandlerMetricName = 'KeysPlanned' | 'KeysWarmed' | 'KeysFailed' | 'LoadLatency' | 'RunDuration';
+type HandlerMetricName = 'KeysPlanned' | 'KeysWarmed' | 'KeysFailed' | 'LoadLatency' | 'RunDuration';
 
 const FIVE_MINUTES = Duration.minutes(5);
 
 /** One of the handlers' metrics, summed (or another statistic) over five minutes. */
-export const handlerMetric = (metricName: HandlerMetricName, statistic = 'Sum', label?: string) =>
+const handlerMetric = (metricName: HandlerMetricName, statistic = 'Sum', label?: string) =>
   new cloudwatch.Metric({
     ...HANDLER_METRICS,
     metricName,

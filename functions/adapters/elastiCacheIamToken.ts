@@ -7,7 +7,7 @@ import { cacheSuccess } from './cacheSuccess';
 /** ElastiCache accepts an IAM auth token for 15 minutes after it was signed. */
 export const IAM_TOKEN_LIFETIME_SECONDS = 900;
 /** A token is signed anew once this old, so one handed to a (re)connect has at least 5 minutes left. */
-export const IAM_TOKEN_MAX_AGE_MS = 10 * 60_000;
+const IAM_TOKEN_MAX_AGE_MS = 10 * 60_000;
 
 export interface ElastiCacheIamTokenOptions {
   /** The IAM-enabled ElastiCache user's id (its user name is the same). */

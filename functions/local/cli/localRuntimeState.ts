@@ -32,7 +32,7 @@ export const defaultStateFile = (directory = tmpdir()): string =>
   join(directory, 'cache-warmers', 'local-runtime.json');
 
 /** Whether a process with this id exists (EPERM: it does, but belongs to someone else). */
-export const isProcessAlive = (pid: number): boolean => {
+const isProcessAlive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
     return true;

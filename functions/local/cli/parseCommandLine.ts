@@ -25,7 +25,7 @@ type Flag = keyof typeof FLAGS;
 const GLOBAL_FLAGS = ['json', 'stack', 'region', 'help'] as const satisfies readonly Flag[];
 
 /** One line per flag, for `--help` and for errors that list a command's flags. */
-export const FLAG_HELP: Record<Flag, string> = {
+const FLAG_HELP: Record<Flag, string> = {
   json: '--json             print one JSON document on stdout instead of tables',
   stack: '--stack NAME       target a deployed stack (functions found from its outputs)',
   region: "--region R         the stack's region (default: AWS_REGION or the AWS profile's)",
