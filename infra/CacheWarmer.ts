@@ -19,6 +19,8 @@ import { Construct, type IConstruct } from 'constructs';
 import type { KeySourceConfig, ValueSourceConfig } from '../functions/adapters/sourceConfig';
 import { KEY_SOURCES_VARIABLE, VALUE_SOURCE_VARIABLE } from '../functions/adapters/sourceConfig';
 import { type KeyAttribute, RUNS_TABLE, type TableDesign, TRACKER_TABLE } from '../functions/adapters/tables';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../functions/adapters/warmMessage';
+import { DEPLOY_PAYLOAD, SCHEDULE_PAYLOAD } from '../functions/adapters/warmTriggers';
 import {
   environmentVariableFor,
   resolveWarmingConfig,
@@ -46,7 +48,6 @@ import { keySourceStatement, valueSourceStatement } from './sourceGrants';
 import { CACHE_WARMER_OUTPUTS, type CacheWarmerOutput } from './stackOutputs';
 
 /** The largest message SQS accepts on a standard queue without raising its limit. */
-const DEFAULT_MAX_MESSAGE_BYTES = 262_144;
 
 export {
   type CacheProps,
@@ -55,9 +56,6 @@ export {
   type ExistingCacheProps,
   SERVERLESS_CACHE_PORTS,
 } from './cacheConnection';
-
-/** The payload the deploy trigger warms with; the warm function records the run as started by a deploy. */
-export const DEPLOY_WARM_PAYLOAD = { trigger: 'deploy' } as const;
 
 /**
  * How the functions in the VPC reach the AWS APIs they call.
@@ -614,7 +612,7 @@ export class CacheWarmer extends Construct {
       schedule: scheduler.ScheduleExpression.rate(scheduleInterval(this.config.refreshIntervalSeconds)),
       timeWindow: scheduler.TimeWindow.off(),
       target: new targets.LambdaInvoke(this.warmFunction, {
-        input: scheduler.ScheduleTargetInput.fromObject({ trigger: 'schedule' }),
+        input: scheduler.ScheduleTargetInput.fromObject(SCHEDULE_PAYLOAD),
         retryAttempts: 3,
         // A run older than one interval is superseded by the next one.
         maxEventAge: Duration.seconds(Math.max(60, this.config.refreshIntervalSeconds)),
@@ -626,7 +624,7 @@ export class CacheWarmer extends Construct {
 
   /**
    * EAGER: a CDK trigger runs a small function after the deploy, which starts a warm run with
-   * {@link DEPLOY_WARM_PAYLOAD} (CDK triggers invoke with no payload of their own). It invokes the warm
+   * {@link DEPLOY_PAYLOAD} (CDK triggers invoke with no payload of their own). It invokes the warm
    * function's current version, so a deploy that changes the warm function (its code or settings, key
    * sources among them) warms again. The invocation is asynchronous: the deploy does not wait for the
    * run, and a run that fails lands in the schedule DLQ like a scheduled one.
@@ -660,7 +658,7 @@ export class CacheWarmer extends Construct {
           '};',
         ].join('\n'),
       ),
-      environment: { WARM_FUNCTION: warmVersion.functionArn, PAYLOAD: JSON.stringify(DEPLOY_WARM_PAYLOAD) },
+      environment: { WARM_FUNCTION: warmVersion.functionArn, PAYLOAD: JSON.stringify(DEPLOY_PAYLOAD) },
       timeout: Duration.seconds(30),
       memorySize: 128,
       role,

@@ -1,10 +1,5 @@
+import { DEPLOY_PAYLOAD, SCHEDULE_PAYLOAD } from '../adapters/warmTriggers';
 import { describeError, WarmingStrategy } from '../core';
-
-/** The payload EventBridge Scheduler sends the warm function, as the CDK construct configures it. */
-export const SCHEDULE_PAYLOAD = { trigger: 'schedule' } as const;
-
-/** The payload of the construct's after-deploy warm (EAGER). */
-export const DEPLOY_PAYLOAD = { trigger: 'deploy' } as const;
 
 type SchedulerPayload = typeof SCHEDULE_PAYLOAD | typeof DEPLOY_PAYLOAD;
 

@@ -4,6 +4,7 @@ import {
   VALUE_SOURCE_VARIABLE,
   type ValueSourceConfig,
 } from '../adapters/sourceConfig';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../adapters/warmMessage';
 import {
   ConfigurationError,
   environmentVariableFor,
@@ -93,7 +94,7 @@ const DEFAULTS = {
   consumerTimeoutSeconds: 60,
   consumerBatchSize: 10,
   consumerBatchingWindowSeconds: 1,
-  maxMessageBytes: 262_144,
+  maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
 };
 
 const requireWholeNumber = (setting: string, value: number, min: number, max: number): number => {

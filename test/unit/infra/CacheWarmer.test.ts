@@ -14,12 +14,7 @@ import { RUNS_TABLE, TRACKER_TABLE, TTL_ATTRIBUTE } from '../../../functions/ada
 import { loadModuleValueLoader } from '../../../functions/adapters/valueSources';
 import { environmentVariableFor, WarmingStrategy } from '../../../functions/core';
 import { resourceVariable } from '../../../functions/handlers/environment';
-import {
-  CacheWarmer,
-  type CacheWarmerProps,
-  DEPLOY_WARM_PAYLOAD,
-  SERVERLESS_CACHE_PORTS,
-} from '../../../infra/CacheWarmer';
+import { CacheWarmer, type CacheWarmerProps, SERVERLESS_CACHE_PORTS } from '../../../infra/CacheWarmer';
 import { CacheWarmerStack } from '../../../infra/CacheWarmerStack';
 import { VALUE_MODULE_FILE } from '../../../infra/functionBundling';
 import { HANDLER_METRICS } from '../../../infra/monitoring';
@@ -198,9 +193,8 @@ describe('EAGER: a warm run after each deploy', () => {
     );
     expect(deployFunction?.Properties.Environment.Variables).toEqual({
       WARM_FUNCTION: { Ref: expect.stringMatching(/warmFunctionCurrentVersion/) },
-      PAYLOAD: JSON.stringify(DEPLOY_WARM_PAYLOAD),
+      PAYLOAD: JSON.stringify({ trigger: 'deploy' }),
     });
-    expect(DEPLOY_WARM_PAYLOAD).toEqual({ trigger: 'deploy' });
     expect(deployFunction?.Properties.Code.ZipFile).toContain("InvocationType: 'Event'");
     expect(deployFunction?.Properties.Runtime).toBe('nodejs24.x');
     expect(statementsOf(eager.template, /deploytriggerRole/)).toContainEqual(

@@ -1,15 +1,15 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { SCHEDULE_PAYLOAD } from '../../../functions/adapters/warmTriggers';
 import { type WarmingConfig, WarmingStrategy } from '../../../functions/core';
-import { DEPLOY_PAYLOAD, SCHEDULE_PAYLOAD } from '../../../functions/local/LocalScheduler';
 import {
   FUNCTION_KINDS,
   type FunctionKind,
   functionEnvironments,
   planLocalDeployment,
 } from '../../../functions/local/localDeployment';
-import { CacheWarmer, DEPLOY_WARM_PAYLOAD } from '../../../infra/CacheWarmer';
+import { CacheWarmer } from '../../../infra/CacheWarmer';
 
 /** Variables that only make sense in Lambda: the local runtime runs TypeScript with its own source maps. */
 const AWS_ONLY_VARIABLES = ['NODE_OPTIONS'];
@@ -129,11 +129,5 @@ describe.each([
     const target = schedule?.Properties.Target as { Input: string } | undefined;
 
     expect(JSON.parse(target?.Input ?? 'null')).toEqual(SCHEDULE_PAYLOAD);
-  });
-});
-
-describe('the local EAGER start', () => {
-  it('warms with the payload of the construct’s after-deploy warm', () => {
-    expect(DEPLOY_PAYLOAD).toEqual(DEPLOY_WARM_PAYLOAD);
   });
 });
