@@ -21,13 +21,8 @@ import { KEY_SOURCES_VARIABLE, VALUE_SOURCE_VARIABLE } from '../functions/adapte
 import { type KeyAttribute, RUNS_TABLE, type TableDesign, TRACKER_TABLE } from '../functions/adapters/tables';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../functions/adapters/warmMessage';
 import { DEPLOY_PAYLOAD, SCHEDULE_PAYLOAD } from '../functions/adapters/warmTriggers';
-import {
-  environmentVariableFor,
-  resolveWarmingConfig,
-  type WarmingConfig,
-  WarmingStrategy,
-} from '../functions/core';
-import { type ResourceName, resourceVariable } from '../functions/handlers/environment';
+import { resolveWarmingConfig, type WarmingConfig, WarmingStrategy } from '../functions/core';
+import { functionEnvironment, type ResourceName } from '../functions/handlers/environment';
 import {
   type CacheConnection,
   type CacheProps,
@@ -787,13 +782,10 @@ export class CacheWarmer extends Construct {
   ): nodejs.NodejsFunction {
     const logGroup = this.logGroups[name];
     const role = this.createRole(this, name, logGroup, options.vpc !== undefined);
-    const environment: Record<string, string> = { NODE_OPTIONS: '--enable-source-maps', ...options.extra };
-    for (const setting of Object.keys(this.config) as (keyof WarmingConfig)[]) {
-      environment[environmentVariableFor(setting)] = String(this.config[setting]);
-    }
-    for (const [resource, value] of Object.entries(options.resources)) {
-      if (value !== undefined) environment[resourceVariable(resource as ResourceName)] = value;
-    }
+    const environment: Record<string, string> = {
+      NODE_OPTIONS: '--enable-source-maps',
+      ...functionEnvironment(this.config, options.resources, options.extra),
+    };
     const { valueModuleEntry } = options;
     const handlerFunction = new nodejs.NodejsFunction(this, `${name}Function`, {
       ...(options.deadLetterQueue ? { deadLetterQueue: options.deadLetterQueue } : {}),

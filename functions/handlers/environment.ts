@@ -1,5 +1,5 @@
 import * as z from '../adapters/zod';
-import { ConfigurationError, ENV_PREFIX } from '../core';
+import { ConfigurationError, ENV_PREFIX, environmentVariableFor, type WarmingConfig } from '../core';
 
 const tableName = z
   .string()
@@ -147,4 +147,21 @@ export const readResources = <Required extends ResourceName, Optional extends Re
     Object.assign(resources, { [name]: parsed.data });
   }
   return resources as Pick<Resources, Required> & Partial<Pick<Resources, Optional>>;
+};
+
+/**
+ * The variables a function is given, by the construct and by the local runtime alike: every engine
+ * option, the resources it uses, and `extra` (its sources).
+ */
+export const functionEnvironment = (
+  config: WarmingConfig,
+  resources: Partial<Record<ResourceName, string>>,
+  extra: Record<string, string>,
+): Record<string, string> => {
+  const environment: Record<string, string> = { ...extra };
+  for (const setting of Object.keys(config) as (keyof WarmingConfig)[])
+    environment[environmentVariableFor(setting)] = String(config[setting]);
+  for (const [resource, value] of Object.entries(resources))
+    if (value !== undefined) environment[resourceVariable(resource as ResourceName)] = value;
+  return environment;
 };

@@ -5,13 +5,8 @@ import {
   type ValueSourceConfig,
 } from '../adapters/sourceConfig';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../adapters/warmMessage';
-import {
-  ConfigurationError,
-  environmentVariableFor,
-  resolveWarmingConfig,
-  type WarmingConfig,
-} from '../core';
-import { type ResourceName, resourceVariable } from '../handlers/environment';
+import { ConfigurationError, resolveWarmingConfig, type WarmingConfig } from '../core';
+import { functionEnvironment } from '../handlers/environment';
 
 /** The four functions of a deployment, as the CDK construct creates them. */
 export const FUNCTION_KINDS = ['warm', 'consume', 'track', 'control'] as const;
@@ -166,19 +161,6 @@ export const planLocalDeployment = (options: LocalDeploymentOptions): LocalDeplo
   };
 };
 
-const withResources = (
-  config: WarmingConfig,
-  resources: Partial<Record<ResourceName, string>>,
-  extra: Record<string, string>,
-): Record<string, string> => {
-  const environment: Record<string, string> = { ...extra };
-  for (const setting of Object.keys(config) as (keyof WarmingConfig)[])
-    environment[environmentVariableFor(setting)] = String(config[setting]);
-  for (const [resource, value] of Object.entries(resources))
-    if (value !== undefined) environment[resourceVariable(resource as ResourceName)] = value;
-  return environment;
-};
-
 /**
  * The `CODOMYRMEX_WARMING_*` variables of each function, as the construct sets them: every engine
  * option on every function, and to each function the resources it uses.
@@ -203,7 +185,7 @@ export const functionEnvironments = (
     maxMessageBytes: String(plan.queues.warm.maxMessageBytes),
   };
   return {
-    warm: withResources(
+    warm: functionEnvironment(
       config,
       {
         ...shared,
@@ -214,7 +196,7 @@ export const functionEnvironments = (
       },
       options.keySources ? { [KEY_SOURCES_VARIABLE]: JSON.stringify(options.keySources) } : {},
     ),
-    consume: withResources(
+    consume: functionEnvironment(
       config,
       {
         ...shared,
@@ -224,12 +206,12 @@ export const functionEnvironments = (
       },
       options.valueSource ? { [VALUE_SOURCE_VARIABLE]: JSON.stringify(options.valueSource) } : {},
     ),
-    track: withResources(
+    track: functionEnvironment(
       config,
       { trackerTable: resources.trackerTable, accessDlqUrl: resources.accessDlqUrl },
       {},
     ),
-    control: withResources(
+    control: functionEnvironment(
       config,
       { ...shared, warmDlqUrl: resources.warmDlqUrl, trackerTable: resources.trackerTable },
       {},
