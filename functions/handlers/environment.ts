@@ -5,6 +5,10 @@ const tableName = z
   .string()
   .check(z.regex(/^[a-zA-Z0-9_.-]{3,255}$/, 'expected a DynamoDB table name (3–255 of a-z A-Z 0-9 _ . -)'));
 const url = z.url({ message: 'expected a URL' });
+const trueOrFalse = z.pipe(
+  z.enum(['true', 'false'], { message: 'expected true or false' }),
+  z.transform((text) => text === 'true'),
+);
 const positiveInteger = (min: number, max: number) =>
   z.pipe(
     z.pipe(
@@ -51,10 +55,7 @@ const RESOURCES = {
   /** `true` for a cluster-mode cache (ElastiCache Serverless is one). */
   cacheCluster: {
     variable: 'CACHE_CLUSTER',
-    schema: z.pipe(
-      z.enum(['true', 'false'], { message: 'expected true or false' }),
-      z.transform((text) => text === 'true'),
-    ),
+    schema: trueOrFalse,
   },
   /**
    * The cache by name (serverless cache or replication group id): its endpoint is looked up, unless
@@ -74,10 +75,7 @@ const RESOURCES = {
   /** `true` when CACHE_NAME is a serverless cache: IAM tokens say so. Looked up when CACHE_URL is not set. */
   cacheServerless: {
     variable: 'CACHE_SERVERLESS',
-    schema: z.pipe(
-      z.enum(['true', 'false'], { message: 'expected true or false' }),
-      z.transform((text) => text === 'true'),
-    ),
+    schema: trueOrFalse,
   },
   /** How the functions authenticate to the cache: `none`, `token` (from CACHE_SECRET_ARN) or `iam`. */
   cacheAuth: {
