@@ -16,6 +16,7 @@ import { environmentVariableFor, WarmingStrategy } from '../../../functions/core
 import { resourceVariable } from '../../../functions/handlers/environment';
 import { CacheWarmer, type CacheWarmerProps, SERVERLESS_CACHE_PORTS } from '../../../infra/CacheWarmer';
 import { CacheWarmerStack } from '../../../infra/CacheWarmerStack';
+import type { ExistingCacheProps } from '../../../infra/cacheConnection';
 import { VALUE_MODULE_FILE } from '../../../infra/functionBundling';
 import { HANDLER_METRICS } from '../../../infra/monitoring';
 import { CACHE_WARMER_OUTPUTS } from '../../../infra/stackOutputs';
@@ -44,6 +45,14 @@ const synthesize = (
   const warmer = new CacheWarmer(stack, 'Warmer', typeof props === 'function' ? props(stack) : props);
   return { app, stack, warmer, template: Template.fromStack(stack) };
 };
+
+/** Synthesizes with a cache you bring, in a VPC of its own and behind its own security group. */
+const synthesizeWithExistingCache = (existing: Omit<ExistingCacheProps, 'vpc' | 'securityGroup'>) =>
+  synthesize((stack) => {
+    const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, maxAzs: 2 });
+    const securityGroup = new ec2.SecurityGroup(stack, 'RedisGroup', { vpc });
+    return { cache: { existing: { ...existing, vpc, securityGroup } } };
+  });
 
 /** The environment variables of the function described as `Cache warmer: <name>`. */
 const environmentOf = (template: Template, name: string): Record<string, unknown> => {
@@ -581,12 +590,9 @@ describe('serverless cache (settings cdk-nag does not inspect)', () => {
   it(
     'imports an existing cache by URL: no cache created, ingress on its port from the functions',
     () => {
-      const { template } = synthesize((stack) => {
-        const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, maxAzs: 2 });
-        const securityGroup = new ec2.SecurityGroup(stack, 'RedisGroup', { vpc });
-        return {
-          cache: { existing: { url: 'rediss://redis.internal:6390', cluster: false, vpc, securityGroup } },
-        };
+      const { template } = synthesizeWithExistingCache({
+        url: 'rediss://redis.internal:6390',
+        cluster: false,
       });
       template.resourceCountIs('AWS::ElastiCache::ServerlessCache', 0);
       template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
@@ -610,19 +616,9 @@ describe('serverless cache (settings cdk-nag does not inspect)', () => {
   it(
     'connects to an existing serverless cache given by URL in cluster mode, unless told otherwise',
     () => {
-      const { template } = synthesize((stack) => {
-        const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, maxAzs: 2 });
-        const securityGroup = new ec2.SecurityGroup(stack, 'RedisGroup', { vpc });
-        return {
-          cache: {
-            existing: {
-              url: 'rediss://orders.serverless.internal:6379',
-              serverless: true,
-              vpc,
-              securityGroup,
-            },
-          },
-        };
+      const { template } = synthesizeWithExistingCache({
+        url: 'rediss://orders.serverless.internal:6379',
+        serverless: true,
       });
       expect(environmentOf(template, 'consume')).toMatchObject({
         [resourceVariable('cacheCluster')]: 'true',
@@ -816,20 +812,10 @@ describe('cache auth', () => {
   it(
     'signs IAM tokens for a cache given by URL and name: connects to the URL, describes nothing',
     () => {
-      const { template } = synthesize((stack) => {
-        const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, maxAzs: 2 });
-        const securityGroup = new ec2.SecurityGroup(stack, 'RedisGroup', { vpc });
-        return {
-          cache: {
-            existing: {
-              url: 'rediss://orders.internal:6379',
-              name: 'orders',
-              auth: { type: 'iam', userId: 'warmer' },
-              vpc,
-              securityGroup,
-            },
-          },
-        };
+      const { template } = synthesizeWithExistingCache({
+        url: 'rediss://orders.internal:6379',
+        name: 'orders',
+        auth: { type: 'iam', userId: 'warmer' },
       });
       expect(environmentOf(template, 'consume')).toMatchObject({
         [resourceVariable('cacheUrl')]: 'rediss://orders.internal:6379',
