@@ -10,11 +10,14 @@ export class CacheWarmersError extends Error {
 export class ConfigurationError extends CacheWarmersError {
   /** The option or environment variable that was wrong, e.g. `CODOMYRMEX_WARMING_MAX_WORKERS`. */
   public readonly setting: string;
+  /** What was wrong with it, without the setting's name: to say the same of another name. */
+  public readonly problem: string;
 
-  public constructor(setting: string, message: string) {
-    super(`${setting}: ${message}`);
+  public constructor(setting: string, problem: string) {
+    super(`${setting}: ${problem}`);
     this.name = 'ConfigurationError';
     this.setting = setting;
+    this.problem = problem;
   }
 }
 

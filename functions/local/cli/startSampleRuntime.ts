@@ -18,7 +18,7 @@ const checkedRedisUrl = (url: string): string => {
     return readResources({ [resourceVariable('cacheUrl')]: url }, ['cacheUrl'], []).cacheUrl;
   } catch (error) {
     if (!(error instanceof ConfigurationError)) throw error;
-    throw new ConfigurationError('REDIS_URL', error.message.replace(`${error.setting}: `, ''));
+    throw new ConfigurationError('REDIS_URL', error.problem);
   }
 };
 
