@@ -147,6 +147,16 @@ export const readResources = <Required extends ResourceName, Optional extends Re
   return resources as Pick<Resources, Required> & Partial<Pick<Resources, Optional>>;
 };
 
+/** The variables that name these resources, e.g. `{ cacheUrl }` → `CODOMYRMEX_WARMING_CACHE_URL`. */
+export const resourceVariables = (
+  resources: Partial<Record<ResourceName, string>>,
+): Record<string, string> => {
+  const variables: Record<string, string> = {};
+  for (const [resource, value] of Object.entries(resources))
+    if (value !== undefined) variables[resourceVariable(resource as ResourceName)] = value;
+  return variables;
+};
+
 /**
  * The variables a function is given, by the construct and by the local runtime alike: every engine
  * option, the resources it uses, and `extra` (its sources).
@@ -159,7 +169,5 @@ export const functionEnvironment = (
   const environment: Record<string, string> = { ...extra };
   for (const setting of Object.keys(config) as (keyof WarmingConfig)[])
     environment[environmentVariableFor(setting)] = String(config[setting]);
-  for (const [resource, value] of Object.entries(resources))
-    if (value !== undefined) environment[resourceVariable(resource as ResourceName)] = value;
-  return environment;
+  return { ...environment, ...resourceVariables(resources) };
 };

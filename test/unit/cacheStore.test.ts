@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RedisStore } from '../../functions/adapters/RedisStore';
 import { ConfigurationError, defaultWarmingConfig } from '../../functions/core';
 import { createCacheStore } from '../../functions/handlers/cacheStore';
-import { type ResourceName, resourceVariable } from '../../functions/handlers/environment';
+import { type ResourceName, resourceVariables } from '../../functions/handlers/environment';
 
 const clients = {
   elasticache: new ElastiCacheClient({ region: 'eu-west-1' }),
@@ -12,13 +12,8 @@ const clients = {
 };
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:cache-token-AbCdEf';
 
-const environment = (values: Partial<Record<ResourceName, string>>) =>
-  Object.fromEntries(
-    Object.entries(values).map(([name, value]) => [resourceVariable(name as ResourceName), value]),
-  );
-
 const create = (values: Partial<Record<ResourceName, string>>) =>
-  createCacheStore(environment(values), defaultWarmingConfig(), clients);
+  createCacheStore(resourceVariables(values), defaultWarmingConfig(), clients);
 
 const configurationError = (values: Partial<Record<ResourceName, string>>): ConfigurationError => {
   let thrown: unknown;

@@ -2,13 +2,8 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { KEY_SOURCES_VARIABLE, VALUE_SOURCE_VARIABLE } from '../../../functions/adapters/sourceConfig';
-import { type ResourceName, resourceVariable } from '../../../functions/handlers/environment';
+import { resourceVariables } from '../../../functions/handlers/environment';
 import { bundleDefine, FUNCTION_BUNDLE_OPTIONS, omittedBundleParts } from '../../../infra/functionBundling';
-
-const resources = (values: Partial<Record<ResourceName, string>>) =>
-  Object.fromEntries(
-    Object.entries(values).map(([name, value]) => [resourceVariable(name as ResourceName), value]),
-  );
 
 const HTTP_ORIGIN = {
   [VALUE_SOURCE_VARIABLE]: JSON.stringify({ type: 'http', urlTemplate: 'https://api.example.com/{key}' }),
@@ -49,13 +44,13 @@ describe('omittedBundleParts', () => {
           { type: 's3', bucket: 'b', key: 'k' },
           { type: 'lambda', functionName: 'keys' },
         ]),
-        ...resources({ cacheName: 'products', cacheAuth: 'iam', cacheUser: 'warmer' }),
+        ...resourceVariables({ cacheName: 'products', cacheAuth: 'iam', cacheUser: 'warmer' }),
       }),
     ).toEqual(['cacheSecret']);
     expect(
       omittedBundleParts({
         [VALUE_SOURCE_VARIABLE]: JSON.stringify({ type: 'lambda', functionName: 'values' }),
-        ...resources({ cacheUrl: 'rediss://cache:6379', cacheAuth: 'token', cacheSecretArn: 'arn' }),
+        ...resourceVariables({ cacheUrl: 'rediss://cache:6379', cacheAuth: 'token', cacheSecretArn: 'arn' }),
       }),
     ).toEqual(['s3', 'cacheLookup']);
   });
@@ -63,7 +58,7 @@ describe('omittedBundleParts', () => {
 
 describe('bundleDefine', () => {
   it('builds a consume bundle for an HTTP origin and a cache by URL without the clients it never calls', async () => {
-    const environment = { ...HTTP_ORIGIN, ...resources({ cacheUrl: 'rediss://cache:6379' }) };
+    const environment = { ...HTTP_ORIGIN, ...resourceVariables({ cacheUrl: 'rediss://cache:6379' }) };
 
     const trimmed = await bundledPackages('consume', bundleDefine(environment));
     const everyPart = await bundledPackages('consume', {});
