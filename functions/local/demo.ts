@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { DeadLetter } from '../adapters/DeadLetterQueue';
 import type { RunStatusReport } from '../adapters/runStatus';
 import { parseValueSource, VALUE_SOURCE_VARIABLE } from '../adapters/sourceConfig';
 import {
@@ -8,17 +8,17 @@ import {
   CacheWarmersError,
   describeError,
   environmentVariableFor,
-  type KeyAccess,
   loadWarmingConfig,
-  sleep,
   WarmingStrategy,
   withTimeout,
 } from '../core';
-import { type LocalRuntime, startLocalRuntime } from './LocalRuntime';
+import { followRun } from './cli/followRun';
+import { LambdaWarmerFunctions } from './cli/LambdaWarmerFunctions';
+import type { WarmerFunctions } from './cli/types';
+import { startLocalRuntime } from './LocalRuntime';
 import type { ScheduledWarm } from './LocalScheduler';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './localAws';
 import { formatCount, formatDuration, ProgressBar } from './ProgressBar';
-import { progressOfRun } from './runProgress';
 import {
   createSampleOrigin,
   createZipfSampler,
@@ -33,7 +33,7 @@ const USAGE = 'usage: npm start -- [--keys N] [--reads N] [--json]';
 const STATUS_POLL_MS = 250;
 /** Bounds on the waits, so a broken setup ends with an error instead of hanging. */
 const SCHEDULE_WAIT_MS = 60_000;
-const RUN_WAIT_MS = 600_000;
+const RUN_WAIT_SECONDS = 600;
 const DRAIN_WAIT_MS = 60_000;
 /** The adaptive warm takes this many of the hottest keys. */
 const ADAPTIVE_LIMIT = 100;
@@ -58,47 +58,25 @@ const parseOptions = () => {
   return { keys: count('keys'), reads: count('reads'), json: values.json, help: values.help };
 };
 
-/** Invokes a function and unwraps its `{ ok: true, … }` answer. */
-const call = async <Answer>(runtime: LocalRuntime, functionKind: 'warm' | 'control', payload: object) => {
-  const answer = (await runtime.invoke(functionKind, payload)) as { ok: boolean; error?: string } & Answer;
-  if (!answer.ok)
-    throw new CacheWarmersError(`${functionKind} ${JSON.stringify(payload)} answered: ${answer.error}`);
-  return answer;
-};
-
-/** Polls the run's status until it is no longer running, drawing its progress on `bar`. */
-const followRun = async (
-  runtime: LocalRuntime,
-  runId: string,
-  bar: ProgressBar | undefined,
-): Promise<RunStatusReport> => {
-  const deadline = Date.now() + RUN_WAIT_MS;
-  for (;;) {
-    const { run } = await call<{ run: RunStatusReport }>(runtime, 'control', { action: 'status', runId });
-    if (run.status !== 'running') {
-      bar?.finish(progressOfRun(run));
-      return run;
-    }
-    bar?.update(progressOfRun(run));
-    if (Date.now() > deadline)
-      throw new CacheWarmersError(`run ${runId} still running after ${RUN_WAIT_MS / 1000} s`);
-    await sleep(STATUS_POLL_MS);
-  }
-};
-
 const startedRunId = (answer: unknown, what: string): string => {
-  const outcome = answer as {
-    ok?: boolean;
-    status?: string;
-    runId?: string;
-    error?: string;
-    reason?: string;
-  };
+  const outcome = answer as { status?: string; runId?: string; error?: string; reason?: string };
   if (outcome.status !== 'started' || !outcome.runId)
     throw new CacheWarmersError(
       `${what} did not start a run: ${outcome.error ?? outcome.reason ?? JSON.stringify(answer)}`,
     );
   return outcome.runId;
+};
+
+/** Follows a run to its end, with a progress bar unless the output is JSON. */
+const followToEnd = async (functions: WarmerFunctions, runId: string, json: boolean) => {
+  const { run, end } = await followRun(runId, {
+    functions,
+    timeoutSeconds: RUN_WAIT_SECONDS,
+    progress: json ? undefined : new ProgressBar(),
+    pollIntervalMs: STATUS_POLL_MS,
+  });
+  if (end !== 'ended') throw new CacheWarmersError(`run ${runId} still running after ${RUN_WAIT_SECONDS} s`);
+  return run;
 };
 
 const describeRun = (run: RunStatusReport): string => {
@@ -149,6 +127,17 @@ const main = async () => {
     region: LOCAL_REGION,
     credentials: LOCAL_CREDENTIALS,
   });
+  // The demo operates the runtime as the CLI does: through the Lambda Invoke endpoint.
+  const functions = new LambdaWarmerFunctions({
+    client: new LambdaClient({
+      endpoint: runtime.endpoints.lambda,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    }),
+    functionNames: runtime.functionNames,
+    description: `the local runtime at ${runtime.endpoints.lambda}`,
+    unreachableHint: 'the demo stopped its runtime',
+  });
   try {
     log(
       `Local runtime in this process: Lambda ${runtime.endpoints.lambda} · SQS ${runtime.endpoints.sqs} · ` +
@@ -165,7 +154,7 @@ const main = async () => {
       'waiting for the scheduled warm',
     );
     const scheduledRunId = startedRunId(schedule.result ?? { error: schedule.error }, 'the scheduled warm');
-    const initial = await followRun(runtime, scheduledRunId, options.json ? undefined : new ProgressBar());
+    const initial = await followToEnd(functions, scheduledRunId, options.json);
     log(describeRun(initial));
 
     // Application reads, Zipf-distributed as real traffic is; the reporter sends their counts to the
@@ -187,10 +176,7 @@ const main = async () => {
     await reporter.close();
     await runtime.drain({ timeoutMs: DRAIN_WAIT_MS });
     const cacheHitRate = hits / options.reads;
-    const { hotKeys } = await call<{ hotKeys: KeyAccess<string>[] }>(runtime, 'control', {
-      action: 'hotKeys',
-      limit: SHOWN_HOT_KEYS,
-    });
+    const { hotKeys } = await functions.control({ action: 'hotKeys', limit: SHOWN_HOT_KEYS });
     log(
       `\n${formatCount(options.reads)} simulated reads, ${(cacheHitRate * 100).toFixed(1)}% served from the cache; ` +
         'their counts went through the access queue to the track function. Hottest keys:',
@@ -199,16 +185,16 @@ const main = async () => {
 
     log(`\nAdaptive warm of the ${ADAPTIVE_LIMIT} hottest keys`);
     const adaptiveRunId = startedRunId(
-      await runtime.invoke('warm', { provider: 'adaptive', limit: ADAPTIVE_LIMIT, trigger: 'local' }),
+      await functions.warm({ provider: 'adaptive', limit: ADAPTIVE_LIMIT, trigger: 'local' }),
       'the adaptive warm',
     );
-    const adaptive = await followRun(runtime, adaptiveRunId, options.json ? undefined : new ProgressBar());
+    const adaptive = await followToEnd(functions, adaptiveRunId, options.json);
     log(describeRun(adaptive));
 
-    const { messages } = await call<{ messages: DeadLetter[] }>(runtime, 'control', {
-      action: 'dlq',
-      limit: SHOWN_DEAD_LETTERS,
-    });
+    const answer = await functions.control({ action: 'dlq', redrive: false, limit: SHOWN_DEAD_LETTERS });
+    if (!('messages' in answer))
+      throw new CacheWarmersError('the control function redrove the DLQ when asked to peek at it');
+    const { messages } = answer;
     log(`\nDead-letter queue: ${messages.length === 0 ? 'empty' : `${messages.length} message(s)`}`);
     for (const letter of messages)
       for (const key of letter.keys) log(`  ${key.padEnd(16)} ${letter.reason}: ${letter.errors[key] ?? ''}`);
@@ -233,6 +219,7 @@ const main = async () => {
       );
     }
   } finally {
+    functions.close();
     sqs.destroy();
     await runtime.stop();
     await origin.close();

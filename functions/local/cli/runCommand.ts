@@ -1,6 +1,5 @@
-import { sleep, type WarmingProgress } from '../../core';
-import { progressOfRun } from '../runProgress';
-import { ExitCode, STATUS_POLL_INTERVAL_MS } from './constants';
+import { ExitCode } from './constants';
+import { followRun, type ProgressDisplay } from './followRun';
 import {
   describeRunOutcome,
   renderCancelled,
@@ -14,12 +13,6 @@ import {
 import type { Command, WarmCommand } from './parseCommandLine';
 import { readKeyFile } from './readKeyFile';
 import type { RunStatusReport, WarmerFunctions, WarmRequest } from './types';
-
-/** Draws a run's progress; `ProgressBar` is one. */
-export interface ProgressDisplay {
-  update(progress: WarmingProgress): void;
-  finish(progress: WarmingProgress): void;
-}
 
 export interface CommandContext {
   functions: WarmerFunctions;
@@ -43,36 +36,6 @@ export type RemoteCommand = Exclude<Command, { name: 'local' | 'help' }>;
 export const exitCodeForRun = (run: RunStatusReport): ExitCode =>
   run.status === 'finished' && run.failed === 0 ? ExitCode.ok : ExitCode.runIncomplete;
 
-type WaitEnd = 'ended' | 'timedOut' | 'interrupted';
-
-/** Polls `status` until the run ends, the timeout passes or the signal aborts, drawing progress. */
-const followRun = async (
-  runId: string,
-  timeoutSeconds: number,
-  context: CommandContext,
-): Promise<{ run: RunStatusReport; end: WaitEnd }> => {
-  const now = context.now ?? Date.now;
-  const deadline = now() + timeoutSeconds * 1000;
-  const progress = context.json ? undefined : context.createProgress?.();
-  let { run } = await context.functions.control({ action: 'status', runId });
-  const stop = (end: WaitEnd) => {
-    progress?.finish(progressOfRun(run, now()));
-    return { run, end };
-  };
-  for (;;) {
-    if (run.status !== 'running') return stop('ended');
-    if (now() >= deadline) return stop('timedOut');
-    progress?.update(progressOfRun(run, now()));
-    try {
-      await sleep(context.pollIntervalMs ?? STATUS_POLL_INTERVAL_MS, context.signal);
-    } catch (error) {
-      if (!context.signal?.aborted) throw error;
-      return stop('interrupted');
-    }
-    ({ run } = await context.functions.control({ action: 'status', runId }));
-  }
-};
-
 const warmRequestOf = async (command: WarmCommand): Promise<WarmRequest> => ({
   keys: command.keyFile === undefined ? command.keys : await readKeyFile(command.keyFile),
   provider: command.provider,
@@ -95,7 +58,14 @@ const warm = async (command: WarmCommand, context: CommandContext): Promise<Exit
   }
 
   if (!json) print(renderWarmOutcome(outcome));
-  const { run, end } = await followRun(outcome.runId, command.timeoutSeconds, context);
+  const { run, end } = await followRun(outcome.runId, {
+    functions,
+    timeoutSeconds: command.timeoutSeconds,
+    progress: json ? undefined : context.createProgress?.(),
+    signal: context.signal,
+    now: context.now,
+    pollIntervalMs: context.pollIntervalMs,
+  });
   if (json) {
     print(JSON.stringify({ ...outcome, run, ...(end === 'ended' ? {} : { [end]: true }) }));
   } else {
