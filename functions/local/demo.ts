@@ -1,5 +1,4 @@
 import { parseArgs } from 'node:util';
-import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { RunStatusReport } from '../adapters/runStatus';
 import { parseValueSource, VALUE_SOURCE_VARIABLE } from '../adapters/sourceConfig';
@@ -13,7 +12,7 @@ import {
   withTimeout,
 } from '../core';
 import { followRun } from './cli/followRun';
-import { LambdaWarmerFunctions } from './cli/LambdaWarmerFunctions';
+import { localRuntimeFunctions } from './cli/LambdaWarmerFunctions';
 import type { WarmerFunctions } from './cli/types';
 import { startLocalRuntime } from './LocalRuntime';
 import type { ScheduledWarm } from './LocalScheduler';
@@ -128,16 +127,7 @@ const main = async () => {
     credentials: LOCAL_CREDENTIALS,
   });
   // The demo operates the runtime as the CLI does: through the Lambda Invoke endpoint.
-  const functions = new LambdaWarmerFunctions({
-    client: new LambdaClient({
-      endpoint: runtime.endpoints.lambda,
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-    }),
-    functionNames: runtime.functionNames,
-    description: `the local runtime at ${runtime.endpoints.lambda}`,
-    unreachableHint: 'the demo stopped its runtime',
-  });
+  const functions = localRuntimeFunctions(runtime, 'the demo stopped its runtime');
   try {
     log(
       `Local runtime in this process: Lambda ${runtime.endpoints.lambda} · SQS ${runtime.endpoints.sqs} · ` +

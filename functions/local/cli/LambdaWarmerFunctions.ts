@@ -1,6 +1,8 @@
-import { InvokeCommand, type InvokeCommandOutput, type LambdaClient } from '@aws-sdk/client-lambda';
+import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 import { parseLambdaPayload } from '../../adapters/keySources';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../localAws';
 import { classifyAwsFailure } from './classifyAwsFailure';
+import { AWS_HTTP_TIMEOUTS } from './constants';
 import { RemoteError, TargetUnavailableError } from './errors';
 import type { ControlRequest, ControlResponses, WarmerFunctions, WarmRequest, WarmResponse } from './types';
 
@@ -85,3 +87,28 @@ export class LambdaWarmerFunctions implements WarmerFunctions {
     return answer;
   }
 }
+
+/**
+ * A local runtime's warm and control functions, invoked through its Lambda endpoint as the CLI
+ * invokes a deployed stack's.
+ *
+ * @example
+ * const functions = localRuntimeFunctions(runtime, 'start it with `npx warmers local`');
+ */
+export const localRuntimeFunctions = (
+  runtime: { endpoints: { lambda: string }; functionNames: { warm: string; control: string } },
+  unreachableHint: string,
+  signal?: AbortSignal,
+): LambdaWarmerFunctions =>
+  new LambdaWarmerFunctions({
+    client: new LambdaClient({
+      endpoint: runtime.endpoints.lambda,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+      requestHandler: AWS_HTTP_TIMEOUTS,
+    }),
+    functionNames: runtime.functionNames,
+    description: `the local runtime at ${runtime.endpoints.lambda}`,
+    unreachableHint,
+    signal,
+  });

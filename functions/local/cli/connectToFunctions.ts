@@ -1,14 +1,11 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../localAws';
 import { classifyAwsFailure } from './classifyAwsFailure';
+import { AWS_HTTP_TIMEOUTS } from './constants';
 import { findStackFunctions } from './findStackFunctions';
-import { LambdaWarmerFunctions } from './LambdaWarmerFunctions';
+import { LambdaWarmerFunctions, localRuntimeFunctions } from './LambdaWarmerFunctions';
 import { LOCAL_RUNTIME_START_HINT, requireLocalRuntime } from './localRuntimeState';
 import type { WarmerFunctions } from './types';
-
-/** A synchronous Invoke lasts up to Lambda's 15-minute limit; a connection is up in seconds or never. */
-const HTTP_TIMEOUTS = { connectionTimeout: 5_000, requestTimeout: 16 * 60_000 };
 
 export interface TargetOptions {
   /** A deployed stack's name; without it, the local runtime. */
@@ -21,24 +18,15 @@ export interface TargetOptions {
   signal?: AbortSignal;
 }
 
-const connectToLocalRuntime = async ({ stateFile, signal }: TargetOptions): Promise<WarmerFunctions> => {
-  const state = await requireLocalRuntime(stateFile);
-  return new LambdaWarmerFunctions({
-    client: new LambdaClient({
-      endpoint: state.endpoints.lambda,
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-      requestHandler: HTTP_TIMEOUTS,
-    }),
-    functionNames: state.functionNames,
-    description: `the local runtime at ${state.endpoints.lambda}`,
-    unreachableHint: `it may have stopped: ${LOCAL_RUNTIME_START_HINT}`,
+const connectToLocalRuntime = async ({ stateFile, signal }: TargetOptions): Promise<WarmerFunctions> =>
+  localRuntimeFunctions(
+    await requireLocalRuntime(stateFile),
+    `it may have stopped: ${LOCAL_RUNTIME_START_HINT}`,
     signal,
-  });
-};
+  );
 
 const connectToStack = async (stack: string, { region, signal }: TargetOptions): Promise<WarmerFunctions> => {
-  const cloudFormation = new CloudFormationClient({ region, requestHandler: HTTP_TIMEOUTS });
+  const cloudFormation = new CloudFormationClient({ region, requestHandler: AWS_HTTP_TIMEOUTS });
   try {
     const resolvedRegion = await cloudFormation.config.region().catch((error: unknown) => {
       throw classifyAwsFailure(error, {
@@ -49,7 +37,7 @@ const connectToStack = async (stack: string, { region, signal }: TargetOptions):
     });
     const functionNames = await findStackFunctions(cloudFormation, stack, resolvedRegion);
     return new LambdaWarmerFunctions({
-      client: new LambdaClient({ region: resolvedRegion, requestHandler: HTTP_TIMEOUTS }),
+      client: new LambdaClient({ region: resolvedRegion, requestHandler: AWS_HTTP_TIMEOUTS }),
       functionNames,
       description: `stack ${stack} in ${resolvedRegion}`,
       unreachableHint: `check the network, and that stack ${stack} is deployed in ${resolvedRegion}`,

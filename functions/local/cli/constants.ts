@@ -22,6 +22,9 @@ export const ExitCode = {
 
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
+/** A synchronous Invoke lasts up to Lambda's 15-minute limit; a connection is up in seconds or never. */
+export const AWS_HTTP_TIMEOUTS = { connectionTimeout: 5_000, requestTimeout: 16 * 60_000 };
+
 /** How often `warm --wait` asks for the run's status. */
 export const STATUS_POLL_INTERVAL_MS = 500;
 
