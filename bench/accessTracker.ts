@@ -113,7 +113,7 @@ export const run: Scenario = async () => {
   const tracker = countWithTracker(accesses);
   const heldMiB = (settledBytes(gc) - before) / MIB;
 
-  const found = tracker.getHotKeys(0, TOP).filter(({ key }) => exactTop.has(key)).length;
+  const found = tracker.getHotKeys(0, TOP).filter((key) => exactTop.has(key)).length;
   figures.push({
     label: `recall of the exact top ${TOP} in getHotKeys(0, ${TOP})`,
     value: found / TOP,

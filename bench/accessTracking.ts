@@ -108,7 +108,7 @@ export const run: Scenario = async () => {
         .slice(0, TOP)
         .map(([rank]) => `key:${rank}`),
     );
-    const found = (await tracker.getHotKeys(0, TOP)).filter(({ key }) => exactTop.has(key)).length;
+    const found = (await tracker.getHotKeys(0, TOP)).filter((key) => exactTop.has(key)).length;
 
     const figures: Figure[] = [
       {

@@ -117,7 +117,8 @@ const requirePositiveInteger = (setting: string, value: number): number => {
  * @example
  * const tracker = new DynamoAccessTracker({ client: documentClient, tableName: 'access-tracker' });
  * await tracker.recordBatches([{ v: 1, id: 'web-1/000001', at: Date.now(), counts: { 'product:1': 3 } }]);
- * await tracker.getHotKeys(5, 100); // [{ key: 'product:1', count: 3, lastAccess }]
+ * await tracker.getHotKeys(1, 100); // ['product:1']
+ * await tracker.getHotKeyStats(1, 100); // [{ key: 'product:1', count: 3, lastAccess }]
  */
 export class DynamoAccessTracker implements HotKeySource<string> {
   readonly #client: DynamoDBDocumentClient;
@@ -174,8 +175,13 @@ export class DynamoAccessTracker implements HotKeySource<string> {
     return { applied: fresh.length, skippedDuplicates: batches.length - fresh.length, writes: totals.size };
   }
 
-  /** Keys counted at least `threshold` times, most counted first: one query per index shard. */
-  public async getHotKeys(threshold: number, limit: number): Promise<KeyAccess<string>[]> {
+  /** Keys counted at least `threshold` times, most counted first (as `AccessTracker.getHotKeys`). */
+  public async getHotKeys(threshold = 5, limit = 100): Promise<string[]> {
+    return (await this.getHotKeyStats(threshold, limit)).map(({ key }) => key);
+  }
+
+  /** `getHotKeys` with each key's count and last access: one query per index shard. */
+  public async getHotKeyStats(threshold = 5, limit = 100): Promise<KeyAccess<string>[]> {
     requirePositiveInteger('limit', limit);
     const perShard = await Promise.all(
       this.#shardNumbers().map((shard) =>
@@ -197,11 +203,16 @@ export class DynamoAccessTracker implements HotKeySource<string> {
       .slice(0, limit);
   }
 
+  /** Keys accessed within the last `seconds`, most recent first (as `AccessTracker.getRecentKeys`). */
+  public async getRecentKeys(seconds = 300, limit = 100): Promise<string[]> {
+    return (await this.getRecentKeyStats(seconds, limit)).map(({ key }) => key);
+  }
+
   /**
-   * Keys accessed within the last `seconds`, most recent first: the time buckets covering the window
-   * are queried newest first, all shards of a bucket in parallel, until `limit` keys are found.
+   * `getRecentKeys` with each key's count and last access: the time buckets covering the window are
+   * queried newest first, all shards of a bucket in parallel, until `limit` keys are found.
    */
-  public async getRecentKeys(seconds: number, limit: number): Promise<KeyAccess<string>[]> {
+  public async getRecentKeyStats(seconds = 300, limit = 100): Promise<KeyAccess<string>[]> {
     requirePositiveInteger('limit', limit);
     if (!(Number.isFinite(seconds) && seconds > 0)) {
       throw new ConfigurationError('seconds', `expected a number > 0, got ${JSON.stringify(seconds)}`);

@@ -127,7 +127,7 @@ export class AccessReporter {
     // Filtered on the guaranteed count: a key that took over an evicted counter inherited its count.
     const tracker = this.#tracker;
     const entries = tracker
-      .getHotKeys(this.#minCount, tracker.size)
+      .getHotKeyStats(this.#minCount, tracker.size)
       .filter(({ key, count }) => count - tracker.getOverestimate(key) >= this.#minCount);
     this.#tracker.clear();
     this.#eventsSinceFlush = 0;

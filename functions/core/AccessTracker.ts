@@ -39,7 +39,7 @@ const checkLimit = (limit: number): void => {
  * @example
  * const tracker = new AccessTracker<string>({ maxKeys: 10_000 });
  * tracker.recordAccess('product:42');
- * tracker.getHotKeys(5, 100); // [{ key, count, lastAccess }, …], most read first
+ * tracker.getHotKeys(5, 100); // ['product:42', …], most read first
  */
 export class AccessTracker<K> {
   readonly #maxKeys: number;
@@ -133,13 +133,25 @@ export class AccessTracker<K> {
   }
 
   /**
-   * The most read keys, most read first: at most `limit` keys read at least `threshold` times.
+   * The most read keys, most read first: at most `limit` keys read at least `threshold` times. The
+   * seed's signature; `getHotKeyStats` gives each key's count and last access too.
    *
    * @example
-   * for (const { key, count } of tracker.getHotKeys(5, 10)) console.log(key, count);
+   * tracker.getHotKeys(5, 10); // ['product:42', 'product:7', …]
    * @throws RangeError when `limit` is neither a whole number ≥ 0 nor `Infinity`.
    */
-  public getHotKeys(threshold = 5, limit = 100): KeyAccess<K>[] {
+  public getHotKeys(threshold = 5, limit = 100): K[] {
+    return this.getHotKeyStats(threshold, limit).map(({ key }) => key);
+  }
+
+  /**
+   * `getHotKeys` with each key's count and last access, for callers that weigh keys by their reads.
+   *
+   * @example
+   * for (const { key, count } of tracker.getHotKeyStats(5, 10)) console.log(key, count);
+   * @throws RangeError when `limit` is neither a whole number ≥ 0 nor `Infinity`.
+   */
+  public getHotKeyStats(threshold = 5, limit = 100): KeyAccess<K>[] {
     checkLimit(limit);
     const counts = this.#counts;
     const hot = this.#collect((slot) => (counts[slot] as number) >= threshold);
@@ -148,14 +160,26 @@ export class AccessTracker<K> {
   }
 
   /**
-   * The keys read in the `seconds` before `now`, most recent first, at most `limit` of them.
+   * The keys read in the `seconds` before `now`, most recent first, at most `limit` of them. The
+   * seed's signature; `getRecentKeyStats` gives each key's count and last access too.
    * Accesses stamped after `now` (a reporter's clock ahead of ours) count as recent.
    *
    * @example
    * tracker.getRecentKeys(60); // keys read in the last minute
    * @throws RangeError when `limit` is neither a whole number ≥ 0 nor `Infinity`.
    */
-  public getRecentKeys(seconds = 300, limit = 100, now: number = Date.now()): KeyAccess<K>[] {
+  public getRecentKeys(seconds = 300, limit = 100, now: number = Date.now()): K[] {
+    return this.getRecentKeyStats(seconds, limit, now).map(({ key }) => key);
+  }
+
+  /**
+   * `getRecentKeys` with each key's count and last access.
+   *
+   * @example
+   * tracker.getRecentKeyStats(60)[0]; // { key, count, lastAccess } of the latest read
+   * @throws RangeError when `limit` is neither a whole number ≥ 0 nor `Infinity`.
+   */
+  public getRecentKeyStats(seconds = 300, limit = 100, now: number = Date.now()): KeyAccess<K>[] {
     checkLimit(limit);
     const since = now - seconds * 1_000;
     const lastAccess = this.#lastAccess;

@@ -12,10 +12,16 @@ export interface CountedKey<K> {
  * tracker (a DynamoDB table) whose queries are asynchronous.
  */
 export interface HotKeySource<K> {
-  /** At most `limit` keys read at least `threshold` times, most read first. */
-  getHotKeys(threshold: number, limit: number): readonly CountedKey<K>[] | Promise<readonly CountedKey<K>[]>;
-  /** At most `limit` keys read in the last `seconds`, most recent first. */
-  getRecentKeys(seconds: number, limit: number): readonly CountedKey<K>[] | Promise<readonly CountedKey<K>[]>;
+  /** At most `limit` keys read at least `threshold` times, most read first, with their counts. */
+  getHotKeyStats(
+    threshold: number,
+    limit: number,
+  ): readonly CountedKey<K>[] | Promise<readonly CountedKey<K>[]>;
+  /** At most `limit` keys read in the last `seconds`, most recent first, with their counts. */
+  getRecentKeyStats(
+    seconds: number,
+    limit: number,
+  ): readonly CountedKey<K>[] | Promise<readonly CountedKey<K>[]>;
 }
 
 export interface AdaptiveKeyProviderOptions {
@@ -73,8 +79,10 @@ export class AdaptiveKeyProvider<K> implements KeyProvider<K> {
   /** The hot keys, most read first, then the recent keys that are not hot, each weighted by its count. */
   public async getKeys(): Promise<WeightedKey<K>[]> {
     const [hot, recent] = await Promise.all([
-      this.#source.getHotKeys(this.#threshold, this.#limit),
-      this.#recentSeconds === undefined ? [] : this.#source.getRecentKeys(this.#recentSeconds, this.#limit),
+      this.#source.getHotKeyStats(this.#threshold, this.#limit),
+      this.#recentSeconds === undefined
+        ? []
+        : this.#source.getRecentKeyStats(this.#recentSeconds, this.#limit),
     ]);
     const weights = new Map<K, number>();
     for (const { key, count } of [...hot, ...recent]) {

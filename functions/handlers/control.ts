@@ -76,7 +76,7 @@ export const handler = withObservability(async (event: unknown) => {
     case 'hotKeys':
       if (!tracker)
         throw new InvalidRequestError('hot keys need the access tracker table, and this deployment has none');
-      return { ok: true, hotKeys: await tracker.getHotKeys(request.threshold, request.limit) };
+      return { ok: true, hotKeys: await tracker.getHotKeyStats(request.threshold, request.limit) };
     case 'dlq':
       return request.redrive
         ? { ok: true, redrive: await deadLetters.redrive(request.limit) }

@@ -37,11 +37,18 @@ describe('DynamoAccessTracker against dynalite', () => {
     const result = await tracker.recordBatches([batch('r/1', { a: 2, b: 1 }), batch('r/2', { a: 3 })]);
     expect(result).toEqual({ applied: 2, skippedDuplicates: 0, writes: 2 });
     await tracker.recordBatches([batch('r/3', { a: 1, c: 4 })]);
-    expect(await tracker.getHotKeys(0, 10)).toEqual([
+    expect(await tracker.getHotKeyStats(0, 10)).toEqual([
       { key: 'a', count: 6, lastAccess: NOW },
       { key: 'c', count: 4, lastAccess: NOW },
       { key: 'b', count: 1, lastAccess: NOW },
     ]);
+  });
+
+  it('answers getHotKeys and getRecentKeys with plain keys, as AccessTracker does', async () => {
+    const { tracker } = await newTracker();
+    await tracker.recordBatches([batch('r/1', { a: 2, b: 5 })]);
+    expect(await tracker.getHotKeys(0, 10)).toEqual(['b', 'a']);
+    expect((await tracker.getRecentKeys(3_600, 10)).sort()).toEqual(['a', 'b']);
   });
 
   it('does not count a redelivered batch twice, within a call or across calls', async () => {
@@ -53,7 +60,7 @@ describe('DynamoAccessTracker against dynalite', () => {
       batch('r/2', { a: 1 }),
     ]);
     expect(result).toEqual({ applied: 1, skippedDuplicates: 2, writes: 1 });
-    expect(await tracker.getHotKeys(0, 10)).toEqual([{ key: 'a', count: 3, lastAccess: NOW }]);
+    expect(await tracker.getHotKeyStats(0, 10)).toEqual([{ key: 'a', count: 3, lastAccess: NOW }]);
   });
 
   it('returns the exact hot keys of a known stream, most counted first, honouring threshold and limit', async () => {
@@ -61,7 +68,7 @@ describe('DynamoAccessTracker against dynalite', () => {
     const counts = Object.fromEntries(Array.from({ length: 30 }, (_, rank) => [`key:${rank}`, 30 - rank]));
     await tracker.recordBatches([batch('r/1', counts)]);
     await tracker.recordBatches([batch('r/2', { 'key:29': 100 })]);
-    const top = await tracker.getHotKeys(0, 5);
+    const top = await tracker.getHotKeyStats(0, 5);
     expect(top.map(({ key, count }) => [key, count])).toEqual([
       ['key:29', 101],
       ['key:0', 30],
@@ -69,7 +76,7 @@ describe('DynamoAccessTracker against dynalite', () => {
       ['key:2', 28],
       ['key:3', 27],
     ]);
-    const overThreshold = await tracker.getHotKeys(25, 100);
+    const overThreshold = await tracker.getHotKeyStats(25, 100);
     expect(overThreshold.map(({ key }) => key)).toEqual([
       'key:29',
       'key:0',
@@ -90,19 +97,19 @@ describe('DynamoAccessTracker against dynalite', () => {
       batch('r/3', { recent: 1 }, NOW - 2 * minute),
       batch('r/4', { newest: 1 }, NOW),
     ]);
-    expect((await tracker.getRecentKeys(3_600, 10)).map(({ key }) => key)).toEqual([
+    expect((await tracker.getRecentKeyStats(3_600, 10)).map(({ key }) => key)).toEqual([
       'newest',
       'recent',
       'hourAgo',
     ]);
-    expect((await tracker.getRecentKeys(3_600, 2)).map(({ key }) => key)).toEqual(['newest', 'recent']);
+    expect((await tracker.getRecentKeyStats(3_600, 2)).map(({ key }) => key)).toEqual(['newest', 'recent']);
   });
 
   it('keeps a key’s latest access when an older batch arrives late', async () => {
     const { tracker } = await newTracker();
     await tracker.recordBatches([batch('r/2', { a: 1 }, NOW)]);
     await tracker.recordBatches([batch('r/1', { a: 2 }, NOW - 60_000)]);
-    expect(await tracker.getHotKeys(0, 10)).toEqual([{ key: 'a', count: 3, lastAccess: NOW }]);
+    expect(await tracker.getHotKeyStats(0, 10)).toEqual([{ key: 'a', count: 3, lastAccess: NOW }]);
   });
 
   it('leaves out items past their expiresAt, which DynamoDB TTL deletes only lazily', async () => {
@@ -112,7 +119,7 @@ describe('DynamoAccessTracker against dynalite', () => {
     now = NOW + 6 * 86_400_000;
     await tracker.recordBatches([batch('r/2', { fresh: 1 }, now)]);
     now = NOW + 8 * 86_400_000;
-    expect((await tracker.getHotKeys(0, 10)).map(({ key }) => key)).toEqual(['fresh']);
-    expect((await tracker.getRecentKeys(3 * 86_400, 10)).map(({ key }) => key)).toEqual(['fresh']);
+    expect((await tracker.getHotKeyStats(0, 10)).map(({ key }) => key)).toEqual(['fresh']);
+    expect((await tracker.getRecentKeyStats(3 * 86_400, 10)).map(({ key }) => key)).toEqual(['fresh']);
   });
 });

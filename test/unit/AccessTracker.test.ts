@@ -15,13 +15,24 @@ describe('AccessTracker', () => {
     const tracker = new AccessTracker<string>({ maxKeys: 10 });
     record(tracker, { a: 3, b: 7, c: 5, d: 1 });
 
-    expect(tracker.getHotKeys(3, 10)).toEqual([
+    expect(tracker.getHotKeyStats(3, 10)).toEqual([
       { key: 'b', count: 7, lastAccess: AT },
       { key: 'c', count: 5, lastAccess: AT },
       { key: 'a', count: 3, lastAccess: AT },
     ]);
-    expect(tracker.getHotKeys(0, 2).map(({ key }) => key)).toEqual(['b', 'c']);
-    expect(tracker.getHotKeys(0, Number.POSITIVE_INFINITY)).toHaveLength(4);
+    expect(tracker.getHotKeyStats(0, 2).map(({ key }) => key)).toEqual(['b', 'c']);
+    expect(tracker.getHotKeyStats(0, Number.POSITIVE_INFINITY)).toHaveLength(4);
+  });
+
+  it("returns plain keys from getHotKeys and getRecentKeys, as the seed's signatures do", () => {
+    const tracker = new AccessTracker<string>();
+    record(tracker, { a: 3, b: 7, c: 5 });
+    tracker.recordAccess('late', 1, AT + 1_000);
+
+    expect(tracker.getHotKeys(3)).toEqual(['b', 'c', 'a']);
+    expect(tracker.getHotKeys(0, 2)).toEqual(['b', 'c']);
+    expect(tracker.getRecentKeys(300, 100, AT + 1_000)[0]).toBe('late');
+    expect(tracker.getRecentKeys(300, 2, AT + 1_000)).toHaveLength(2);
   });
 
   it('uses threshold 5 and limit 100 by default', () => {
@@ -29,7 +40,7 @@ describe('AccessTracker', () => {
     record(tracker, { hot: 5, warm: 4 });
     for (let index = 0; index < 150; index++) tracker.recordAccess(`many:${index}`, 6, AT);
 
-    const hot = tracker.getHotKeys();
+    const hot = tracker.getHotKeyStats();
     expect(hot).toHaveLength(100);
     expect(hot.some(({ key }) => key === 'warm')).toBe(false);
   });
@@ -73,7 +84,7 @@ describe('AccessTracker', () => {
     }
 
     expect(tracker.size).toBe(50);
-    expect(tracker.getHotKeys(0, 1)[0]?.key).toBe('hot');
+    expect(tracker.getHotKeyStats(0, 1)[0]?.key).toBe('hot');
     expect(tracker.getAccessCount('hot')).toBeGreaterThanOrEqual(1_000);
   });
 
@@ -85,13 +96,13 @@ describe('AccessTracker', () => {
     tracker.recordAccess('newest', 3, now - 10_000);
     tracker.recordAccess('oldest', 1, AT - 1);
 
-    expect(tracker.getRecentKeys(60, 10, now).map(({ key }) => key)).toEqual(['newest', 'newer']);
-    expect(tracker.getRecentKeys(300, 10, now)).toEqual([
+    expect(tracker.getRecentKeyStats(60, 10, now).map(({ key }) => key)).toEqual(['newest', 'newer']);
+    expect(tracker.getRecentKeyStats(300, 10, now)).toEqual([
       { key: 'newest', count: 3, lastAccess: now - 10_000 },
       { key: 'newer', count: 1, lastAccess: now - 50_000 },
       { key: 'old', count: 1, lastAccess: AT },
     ]);
-    expect(tracker.getRecentKeys(300, 1, now).map(({ key }) => key)).toEqual(['newest']);
+    expect(tracker.getRecentKeyStats(300, 1, now).map(({ key }) => key)).toEqual(['newest']);
   });
 
   it('keeps the latest access time when accesses are recorded out of order', () => {
@@ -99,7 +110,7 @@ describe('AccessTracker', () => {
     tracker.recordAccess('k', 1, AT);
     tracker.recordAccess('k', 1, AT - 60_000);
 
-    expect(tracker.getRecentKeys(1, 10, AT)).toEqual([{ key: 'k', count: 2, lastAccess: AT }]);
+    expect(tracker.getRecentKeyStats(1, 10, AT)).toEqual([{ key: 'k', count: 2, lastAccess: AT }]);
   });
 
   it('clear forgets every key', () => {
@@ -109,11 +120,11 @@ describe('AccessTracker', () => {
 
     expect(tracker.size).toBe(0);
     expect(tracker.getAccessCount('a')).toBe(0);
-    expect(tracker.getHotKeys(0)).toEqual([]);
-    expect(tracker.getRecentKeys(300, 100, AT)).toEqual([]);
+    expect(tracker.getHotKeyStats(0)).toEqual([]);
+    expect(tracker.getRecentKeyStats(300, 100, AT)).toEqual([]);
 
     tracker.recordAccess('d', 1, AT);
-    expect(tracker.getHotKeys(0)).toEqual([{ key: 'd', count: 1, lastAccess: AT }]);
+    expect(tracker.getHotKeyStats(0)).toEqual([{ key: 'd', count: 1, lastAccess: AT }]);
   });
 
   it.each([0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '10'])(
@@ -131,8 +142,8 @@ describe('AccessTracker', () => {
     expect(() => tracker.recordAccess('k', 0)).toThrow(/^count must be a positive finite number/);
     expect(() => tracker.recordAccess('k', Number.NaN)).toThrow(RangeError);
     expect(tracker.size).toBe(0);
-    expect(() => tracker.getHotKeys(0, -1)).toThrow(/^limit must be a whole number/);
-    expect(() => tracker.getRecentKeys(60, 1.5)).toThrow(RangeError);
+    expect(() => tracker.getHotKeyStats(0, -1)).toThrow(/^limit must be a whole number/);
+    expect(() => tracker.getRecentKeyStats(60, 1.5)).toThrow(RangeError);
   });
 });
 
@@ -176,7 +187,7 @@ describe('AccessTracker properties', () => {
           tracker.recordAccess(key, count, AT);
           expect(tracker.size).toBeLessThanOrEqual(maxKeys);
         }
-        expect(tracker.getHotKeys(0, 1_000).length).toBe(tracker.size);
+        expect(tracker.getHotKeyStats(0, 1_000).length).toBe(tracker.size);
       }),
       { numRuns: 300 },
     );
@@ -191,7 +202,7 @@ describe('AccessTracker properties', () => {
           tracker.recordAccess(key, count, AT);
           exact.set(key, (exact.get(key) ?? 0) + count);
         }
-        const hot = tracker.getHotKeys(0, 1_000);
+        const hot = tracker.getHotKeyStats(0, 1_000);
         expect(new Map(hot.map(({ key, count }) => [key, count]))).toEqual(exact);
         for (let index = 1; index < hot.length; index++) {
           expect((hot[index - 1] as { count: number }).count).toBeGreaterThanOrEqual(

@@ -87,11 +87,11 @@ describe('AdaptiveKeyProvider', () => {
   it('reads an asynchronous source, as a shared tracker is, passing it the options', async () => {
     const calls: unknown[] = [];
     const source: HotKeySource<string> = {
-      getHotKeys: async (threshold, limit) => {
+      getHotKeyStats: async (threshold, limit) => {
         calls.push(['hot', threshold, limit]);
         return [{ key: 'remote', count: 8 }];
       },
-      getRecentKeys: async (seconds, limit) => {
+      getRecentKeyStats: async (seconds, limit) => {
         calls.push(['recent', seconds, limit]);
         return [
           { key: 'remote', count: 9 },
@@ -119,11 +119,11 @@ describe('AdaptiveKeyProvider', () => {
   it('uses threshold 5 and limit 100 when they are not given', async () => {
     const calls: unknown[] = [];
     const source: HotKeySource<string> = {
-      getHotKeys: (threshold, limit) => {
+      getHotKeyStats: (threshold, limit) => {
         calls.push([threshold, limit]);
         return [];
       },
-      getRecentKeys: () => [],
+      getRecentKeyStats: () => [],
     };
 
     expect(
