@@ -34,5 +34,11 @@ export const parseAccessEventBatch = (body: string): AccessEventBatch => {
       `access event body is not an access event batch: ${describeIssues(parsed.error)}`,
     );
   }
-  return parsed.data;
+  // Zod copies the counts into a plain object, where a `__proto__` key sets the prototype and is lost;
+  // JSON.parse made it an own key like any other, so the counts are copied from there instead.
+  const counts = Object.assign(
+    Object.create(null) as Record<string, number>,
+    (json as Pick<AccessEventBatch, 'counts'>).counts,
+  );
+  return { ...parsed.data, counts };
 };

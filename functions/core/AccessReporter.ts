@@ -163,7 +163,8 @@ export class AccessReporter {
     let bytes = envelope;
     const close = (): void => {
       if (current.length === 0) return;
-      const counts: Record<string, number> = {};
+      // No prototype, so a key named `__proto__` is a key like any other.
+      const counts = Object.create(null) as Record<string, number>;
       let at = 0;
       for (const { key, count, lastAccess } of current) {
         counts[key] = count;

@@ -47,6 +47,13 @@ describe('AccessReporter', () => {
     await reporter.close();
   });
 
+  it('reports a key named __proto__ like any other key', async () => {
+    const { reporter, sent } = collect({ minCount: 1 });
+    reporter.record('__proto__', 2);
+    await reporter.close();
+    expect(JSON.stringify(sent[0]?.counts)).toBe('{"__proto__":2}');
+  });
+
   it('flushes on its interval', async () => {
     const { reporter, sent } = collect({ flushIntervalMs: 10_000 });
     reporter.record('a', 3);
