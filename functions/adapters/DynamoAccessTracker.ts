@@ -37,6 +37,12 @@ const DAY_SECONDS = 86_400;
  * marker that recognises it.
  */
 const MARKER_TTL_SECONDS = 14 * DAY_SECONDS;
+/**
+ * How far ahead of this function's clock a reporter's `at` may be. Later stamps are clamped to it:
+ * recency only moves forward, so one stamp days ahead would otherwise hide the key from recent-key
+ * queries until that day.
+ */
+export const MAX_REPORTER_CLOCK_SKEW_MS = 60_000;
 const WRITE_RETRIES: Omit<RetryOptions, 'shouldRetry'> = {
   maxRetries: 6,
   baseDelayMs: 50,
@@ -146,6 +152,7 @@ export class DynamoAccessTracker implements HotKeySource<string> {
   /**
    * Adds the counts of `batches` to the table: counts are summed per key across the batches and each
    * distinct key is written once. A batch whose id was applied before (a redelivery) is skipped.
+   * A batch stamped more than {@link MAX_REPORTER_CLOCK_SKEW_MS} ahead of this clock counts as read now.
    *
    * Idempotency comes from a marker item per message id, put conditionally before the counts are
    * added, because UpdateItem ADD is not idempotent. A crash between the marker and the updates loses
@@ -161,13 +168,15 @@ export class DynamoAccessTracker implements HotKeySource<string> {
     const fresh = [...unique.values()].filter((_, index) => claimed[index]);
 
     const totals = new Map<string, KeyTotal>();
+    const latest = this.#now() + MAX_REPORTER_CLOCK_SKEW_MS;
     for (const batch of fresh) {
+      const at = Math.min(batch.at, latest);
       for (const [key, count] of Object.entries(batch.counts)) {
         const total = totals.get(key);
-        if (total === undefined) totals.set(key, { count, at: batch.at });
+        if (total === undefined) totals.set(key, { count, at });
         else {
           total.count += count;
-          if (batch.at > total.at) total.at = batch.at;
+          if (at > total.at) total.at = at;
         }
       }
     }

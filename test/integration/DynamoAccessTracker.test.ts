@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AccessEventBatch } from '../../functions/adapters/accessEvents';
-import { DynamoAccessTracker, trackerTableDefinition } from '../../functions/adapters/DynamoAccessTracker';
+import { type AccessEventBatch, parseAccessEventBatch } from '../../functions/adapters/accessEvents';
+import {
+  DynamoAccessTracker,
+  MAX_REPORTER_CLOCK_SKEW_MS,
+  trackerTableDefinition,
+} from '../../functions/adapters/DynamoAccessTracker';
 import { type LocalDynamo, startLocalDynamo } from '../support/dynalite';
 
 const NOW = Date.UTC(2026, 0, 1, 12, 0, 0);
@@ -49,6 +53,29 @@ describe('DynamoAccessTracker against dynalite', () => {
     await tracker.recordBatches([batch('r/1', { a: 2, b: 5 })]);
     expect(await tracker.getHotKeys(0, 10)).toEqual(['b', 'a']);
     expect((await tracker.getRecentKeys(3_600, 10)).sort()).toEqual(['a', 'b']);
+  });
+
+  it('counts a key named __proto__ like any other key', async () => {
+    const { tracker } = await newTracker();
+    const body = JSON.stringify({ v: 1, id: 'r/1', at: NOW, counts: { ['__proto__']: 3, other: 1 } });
+    expect(body).toContain('"__proto__":3');
+    await tracker.recordBatches([parseAccessEventBatch(body)]);
+    expect(await tracker.getHotKeyStats(0, 10)).toEqual([
+      { key: '__proto__', count: 3, lastAccess: NOW },
+      { key: 'other', count: 1, lastAccess: NOW },
+    ]);
+  });
+
+  it("clamps a reporter's stamp from the future to this clock, so the key stays recent", async () => {
+    let now = NOW;
+    const { tracker } = await newTracker(() => now);
+    await tracker.recordBatches([batch('ahead/1', { k: 1 }, NOW + 30 * 86_400_000)]);
+    now = NOW + 3_600_000;
+    await tracker.recordBatches([batch('r/1', { k: 50 }, now)]);
+
+    expect(await tracker.getRecentKeyStats(3_600, 10)).toEqual([{ key: 'k', count: 51, lastAccess: now }]);
+    const [stored] = await tracker.getHotKeyStats(0, 10);
+    expect(stored?.lastAccess).toBeLessThanOrEqual(now + MAX_REPORTER_CLOCK_SKEW_MS);
   });
 
   it('does not count a redelivered batch twice, within a call or across calls', async () => {
