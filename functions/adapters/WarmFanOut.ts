@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   type CacheStore,
   collectWeightedKeys,
+  describeError,
   findKeysDueForRefresh,
   type KeyCandidate,
   type KeyProvider,
@@ -122,13 +123,19 @@ export class WarmFanOut {
       return { status: 'skipped', reason, runInFlight: lock.heldBy };
     }
 
-    await runStore.createRun({
-      runId,
-      trigger: request.trigger,
-      strategy: request.provider === 'adaptive' ? 'ADAPTIVE' : config.strategy,
-      keysPlanned: keys.length,
-      messages: messages.length,
-    });
+    try {
+      await runStore.createRun({
+        runId,
+        trigger: request.trigger,
+        strategy: request.provider === 'adaptive' ? 'ADAPTIVE' : config.strategy,
+        keysPlanned: keys.length,
+        messages: messages.length,
+      });
+    } catch (error) {
+      // A lock naming a run that does not exist would skip every warm until it expired.
+      if (lock.acquired) await this.#releaseLock(runId);
+      throw error;
+    }
     const keysUnsent = await this.#send(runId, messages, outgoing);
     if (messages.length === 0)
       await runStore.recordProgress(runId, `${runId}/empty`, { warmed: 0, failed: 0, skipped: 0 });
@@ -140,6 +147,18 @@ export class WarmFanOut {
       keysFresh,
       keysUnsent,
     };
+  }
+
+  /** Releases the run lock; a failure is logged, so it never hides the error that led here. */
+  async #releaseLock(runId: string): Promise<void> {
+    try {
+      await this.#deps.runStore.releaseRunLock(runId);
+    } catch (error) {
+      this.#deps.log?.('run lock not released; it expires on its own', {
+        runId,
+        error: describeError(error),
+      });
+    }
   }
 
   async #planKeys(request: WarmRequest): Promise<{ keys: string[]; keysFresh: number }> {

@@ -6,10 +6,16 @@ export class InMemoryRunStore implements RunStore {
   public readonly countedMessages = new Set<string>();
   public lock: { runId: string; expiresAt: number } | undefined;
   public failNextProgress: Error | undefined;
+  public failNextCreate: Error | undefined;
 
   public async createRun(
     run: Pick<RunRecord, 'runId' | 'trigger' | 'strategy' | 'keysPlanned' | 'messages'>,
   ) {
+    if (this.failNextCreate) {
+      const error = this.failNextCreate;
+      this.failNextCreate = undefined;
+      throw error;
+    }
     const record: RunRecord = {
       ...run,
       keysWarmed: 0,

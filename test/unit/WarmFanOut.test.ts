@@ -139,6 +139,22 @@ describe('WarmFanOut', () => {
     expect(forced.status).toBe('started');
   });
 
+  it('releases the run lock when the run cannot be created, so the next warm is not skipped', async () => {
+    acceptEverything();
+    const runStore = new InMemoryRunStore();
+    runStore.failNextCreate = new Error('ProvisionedThroughputExceededException');
+    const { fanOut } = createFanOut({ runStore });
+
+    await expect(fanOut.warm({ trigger: 'schedule' })).rejects.toThrow(
+      'ProvisionedThroughputExceededException',
+    );
+    expect(runStore.lock).toBeUndefined();
+    expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
+
+    const next = await fanOut.warm({ trigger: 'schedule' });
+    expect(next).toMatchObject({ status: 'started', runId: 'run-2' });
+  });
+
   it('on a scheduled run with ttlSeconds, queues only keys that are missing or about to expire', async () => {
     acceptEverything();
     const cache = new MemoryStore<string, unknown>();
