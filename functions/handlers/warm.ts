@@ -1,4 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { omittedFromBundle } from '../adapters/bundleParts';
 import { DynamoAccessTracker } from '../adapters/DynamoAccessTracker';
 import { DynamoRunStore } from '../adapters/DynamoRunStore';
 import { SqsSender } from '../adapters/SqsSender';
@@ -6,10 +7,10 @@ import { createKeyProvider, parseKeySources } from '../adapters/sourceConfig';
 import { WarmFanOut } from '../adapters/WarmFanOut';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../adapters/warmMessage';
 import * as z from '../adapters/zod';
-import { AdaptiveKeyProvider, loadWarmingConfig } from '../core';
+import { AdaptiveKeyProvider, ConfigurationError, environmentVariableFor, loadWarmingConfig } from '../core';
 import { createAwsClients } from './awsClients';
 import { createCacheStore } from './cacheStore';
-import { readResources } from './environment';
+import { readResources, resourceVariable } from './environment';
 import { logger, metrics, parseRequest, withObservability } from './observability';
 
 /** The payload of a console, CLI or EventBridge Scheduler invocation; unknown fields are rejected. */
@@ -33,19 +34,32 @@ const maxMessageBytes = resources.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
 const tracker = resources.trackerTable
   ? new DynamoAccessTracker({ client: clients.dynamodb, tableName: resources.trackerTable })
   : undefined;
+/**
+ * Only a TTL-aware warm (`ttlSeconds` set) asks the cache which keys are due for a refresh. A TTL
+ * without the cache would plan every key as due, so it is refused at cold start instead.
+ */
+function cacheForRemainingTtls() {
+  if (config.ttlSeconds <= 0) return undefined;
+  const ttlVariable = environmentVariableFor('ttlSeconds');
+  if (process.env.CODOMYRMEX_BUNDLE_CACHE === 'omitted') {
+    throw omittedFromBundle(ttlVariable, 'TTL-aware warming reads remaining TTLs and needs the cache client');
+  }
+  if (!(resources.cacheUrl || resources.cacheName)) {
+    throw new ConfigurationError(
+      ttlVariable,
+      `TTL-aware warming reads remaining TTLs from the cache: set ${resourceVariable('cacheUrl')} or ${resourceVariable('cacheName')} too`,
+    );
+  }
+  return createCacheStore(process.env, config);
+}
+
 const fanOut = new WarmFanOut({
   providers: {
     configured: createKeyProvider(parseKeySources(process.env), clients, { adaptive: tracker }),
     // `{ "provider": "adaptive" }`: every key read at least twice, hottest first; `limit` trims it.
     adaptive: tracker && new AdaptiveKeyProvider(tracker, { threshold: 2, limit: 100_000 }),
   },
-  // Only a TTL-aware warm (`ttlSeconds` set) asks the cache which keys are due for a refresh.
-  cache:
-    process.env.CODOMYRMEX_BUNDLE_CACHE !== 'omitted' &&
-    config.ttlSeconds > 0 &&
-    (resources.cacheUrl || resources.cacheName)
-      ? createCacheStore(process.env, config)
-      : undefined,
+  cache: cacheForRemainingTtls(),
   runStore: new DynamoRunStore({ client: clients.dynamodb, tableName: resources.runsTable }),
   sender: new SqsSender(clients.sqs, resources.warmQueueUrl, { maxMessageBytes }),
   config,

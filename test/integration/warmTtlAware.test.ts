@@ -1,5 +1,5 @@
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runsTableDefinition } from '../../functions/adapters/DynamoRunStore';
 import { RedisStore } from '../../functions/adapters/RedisStore';
 import { parseWarmMessage } from '../../functions/adapters/warmMessage';
@@ -84,5 +84,23 @@ describe('a TTL-aware scheduled warm', () => {
 
     expect(started).toMatchObject({ ok: true, status: 'started', keysPlanned: 100 });
     expect((await receiveQueuedKeys()).sort()).toEqual([...keys].sort());
+  });
+});
+
+describe('a TTL given to a warm function that cannot read TTLs', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it.each([
+    ['its bundle was built without the cache client', { CODOMYRMEX_BUNDLE_CACHE: 'omitted' }],
+    ['it has no cache to ask', { CODOMYRMEX_WARMING_CACHE_URL: '' }],
+  ])('is refused at cold start, naming the variable, when %s', async (_, variables) => {
+    for (const [variable, value] of Object.entries(variables)) vi.stubEnv(variable, value);
+    vi.resetModules();
+
+    await expect(import('../../functions/handlers/warm')).rejects.toThrow(
+      /^CODOMYRMEX_WARMING_TTL_SECONDS: TTL-aware warming/,
+    );
   });
 });
