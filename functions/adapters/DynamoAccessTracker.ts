@@ -192,6 +192,13 @@ export class DynamoAccessTracker implements HotKeySource<string> {
   /** `getHotKeys` with each key's count and last access: one query per index shard. */
   public async getHotKeyStats(threshold = 5, limit = 100): Promise<KeyAccess<string>[]> {
     requirePositiveInteger('limit', limit);
+    // DynamoDB numbers stop at 1e126: a larger threshold would fail the query instead of matching nothing.
+    if (!(threshold >= 0 && threshold <= Number.MAX_SAFE_INTEGER)) {
+      throw new ConfigurationError(
+        'threshold',
+        `expected a read count from 0 to 2^53 − 1, got ${JSON.stringify(threshold)}`,
+      );
+    }
     const perShard = await Promise.all(
       this.#shardNumbers().map((shard) =>
         this.#query(

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   type CacheStore,
+  ConfigurationError,
   collectWeightedKeys,
   describeError,
   findKeysDueForRefresh,
@@ -166,8 +167,12 @@ export class WarmFanOut {
     let source: KeySource<KeyCandidate<string>>;
     if (request.keys) source = request.keys;
     else if (request.provider === 'adaptive') {
-      if (!providers.adaptive)
-        throw new Error('the adaptive provider is not configured: deploy with a tracker table');
+      if (!providers.adaptive) {
+        throw new ConfigurationError(
+          'providers.adaptive',
+          'is not configured: the adaptive provider reads the hot keys of an access tracker',
+        );
+      }
       source = await providers.adaptive.getKeys();
     } else source = await providers.configured.getKeys();
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { SQSBatchResponse } from 'aws-lambda';
 import { DynamoRunStore } from '../adapters/DynamoRunStore';
 import { SqsSender } from '../adapters/SqsSender';
 import { createValueLoader, parseValueSource } from '../adapters/sourceConfig';
@@ -11,6 +11,7 @@ import { createAwsClients } from './awsClients';
 import { createCacheStore } from './cacheStore';
 import { readResources } from './environment';
 import { logger, metrics, withObservability } from './observability';
+import { parseSqsEvent } from './sqsEvent';
 
 const config = loadWarmingConfig(process.env);
 const resources = readResources(
@@ -40,8 +41,8 @@ const consumer = new WarmConsumer({
 });
 
 /** Loads the keys of a batch of warm messages into the cache; see WarmConsumer for the rules. */
-export const handler = withObservability(async (event: SQSEvent, context): Promise<SQSBatchResponse> => {
-  const { batchItemFailures, summary } = await consumer.consume(event.Records, () =>
+export const handler = withObservability(async (event: unknown, context): Promise<SQSBatchResponse> => {
+  const { batchItemFailures, summary } = await consumer.consume(parseSqsEvent(event), () =>
     context.getRemainingTimeInMillis(),
   );
   metrics.addMetric('KeysWarmed', MetricUnit.Count, summary.keysWarmed);

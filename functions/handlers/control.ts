@@ -21,7 +21,10 @@ export const controlRequestSchema = z.discriminatedUnion('action', [
   z.strictObject({
     action: z.literal('hotKeys'),
     limit: limit(20, 1_000),
-    threshold: z._default(z.number().check(z.gte(0)), 1),
+    threshold: z._default(
+      z.number().check(z.gte(0), z.lte(Number.MAX_SAFE_INTEGER, 'expected a read count, at most 2^53 − 1')),
+      1,
+    ),
   }),
   z.strictObject({
     action: z.literal('dlq'),

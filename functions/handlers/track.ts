@@ -1,4 +1,4 @@
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { SQSBatchResponse } from 'aws-lambda';
 import { type AccessEventBatch, parseAccessEventBatch } from '../adapters/accessEvents';
 import { DynamoAccessTracker } from '../adapters/DynamoAccessTracker';
 import { SqsSender } from '../adapters/SqsSender';
@@ -7,6 +7,7 @@ import { describeError } from '../core';
 import { createAwsClients } from './awsClients';
 import { readResources } from './environment';
 import { logger, withObservability } from './observability';
+import { parseSqsEvent } from './sqsEvent';
 
 const resources = readResources(process.env, ['trackerTable', 'accessDlqUrl']);
 const clients = createAwsClients();
@@ -18,10 +19,10 @@ const deadLetters = new SqsSender(clients.sqs, resources.accessDlqUrl);
  * A malformed body goes to the DLQ at once; if the table cannot be written, the messages are
  * reported failed and SQS delivers them again (applied batches are skipped by id, so none counts twice).
  */
-export const handler = withObservability(async (event: SQSEvent): Promise<SQSBatchResponse> => {
+export const handler = withObservability(async (event: unknown): Promise<SQSBatchResponse> => {
   const batches: { messageId: string; batch: AccessEventBatch }[] = [];
   const failed: string[] = [];
-  for (const record of event.Records) {
+  for (const record of parseSqsEvent(event)) {
     try {
       batches.push({ messageId: record.messageId, batch: parseAccessEventBatch(record.body) });
     } catch (error) {

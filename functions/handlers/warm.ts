@@ -71,6 +71,12 @@ const fanOut = new WarmFanOut({
 /** The warm fan-out: `{}` warms the configured keys; see docs/operations.md for every payload. */
 export const handler = withObservability(async (event: unknown) => {
   const request = parseRequest(warmRequestSchema, event);
+  if (request.provider === 'adaptive' && !tracker) {
+    throw new ConfigurationError(
+      resourceVariable('trackerTable'),
+      'is not set: { "provider": "adaptive" } warms the hot keys of the access tracker table; deploy with one',
+    );
+  }
   const outcome = await fanOut.warm({ ...request, trigger: request.trigger ?? 'console' });
   if (outcome.status === 'started') {
     logger.appendKeys({ runId: outcome.runId });
