@@ -93,10 +93,9 @@ export class WarmFanOut {
       maxKeysPerMessage: config.batchSize,
       maxMessageBytes: this.#deps.maxMessageBytes,
     });
-    const outgoing: OutgoingMessage[] = messages.map((message) => ({ body: JSON.stringify(message) }));
 
     if (request.dryRun) {
-      const batches = sender.planBatches(outgoing);
+      const batches = sender.planBatches(messages.map((message) => ({ body: JSON.stringify(message) })));
       return {
         status: 'planned',
         keysPlanned: keys.length,
@@ -137,7 +136,7 @@ export class WarmFanOut {
       if (lock.acquired) await this.#releaseLock(runId);
       throw error;
     }
-    const keysUnsent = await this.#send(runId, messages, outgoing);
+    const keysUnsent = await this.#send(runId, messages);
     if (messages.length === 0)
       await runStore.recordProgress(runId, `${runId}/empty`, { warmed: 0, failed: 0, skipped: 0 });
     return {
@@ -193,26 +192,44 @@ export class WarmFanOut {
     return { keys, keysFresh };
   }
 
-  /** Sends the messages; keys that cannot be queued are counted failed in the run, never dropped. */
-  async #send(runId: string, messages: WarmMessage[], outgoing: OutgoingMessage[]): Promise<number> {
+  /**
+   * Sends the messages; keys that cannot be queued are counted failed in the run, never dropped. SQS
+   * refuses a whole message for one key's content, so the keys of a refused message are sent again one
+   * per message: only the key SQS cannot take fails.
+   */
+  async #send(runId: string, messages: WarmMessage[]): Promise<number> {
+    const refused = await this.#sendMessages(messages);
+    const single = refused.filter(({ message }) => message.keys.length === 1);
+    const split = refused
+      .filter(({ message }) => message.keys.length > 1)
+      .flatMap(({ message }) =>
+        message.keys.map((key, index) => ({ ...message, id: `${message.id}.${index}`, keys: [key] })),
+      );
+    const unsent = [...single, ...(await this.#sendMessages(split))];
+    for (const { message, reason } of unsent) {
+      this.#deps.log?.('keys could not be queued', { runId, keys: message.keys, reason });
+      await this.#deps.runStore.recordProgress(runId, message.id, {
+        warmed: 0,
+        failed: message.keys.length,
+        skipped: 0,
+      });
+    }
+    return unsent.reduce((keys, { message }) => keys + message.keys.length, 0);
+  }
+
+  /** The messages SQS did not take, with why. */
+  async #sendMessages(messages: WarmMessage[]): Promise<{ message: WarmMessage; reason: string }[]> {
+    const outgoing: OutgoingMessage[] = messages.map((message) => ({ body: JSON.stringify(message) }));
     try {
       await this.#deps.sender.send(outgoing);
-      return 0;
+      return [];
     } catch (error) {
       if (!(error instanceof UnsentMessagesError)) throw error;
       const messageOf = new Map(outgoing.map((body, index) => [body, messages[index] as WarmMessage]));
-      let keysUnsent = 0;
-      for (const { message, reason } of error.unsent) {
-        const unsent = messageOf.get(message) as WarmMessage;
-        keysUnsent += unsent.keys.length;
-        this.#deps.log?.('keys could not be queued', { runId, keys: unsent.keys, reason });
-        await this.#deps.runStore.recordProgress(runId, unsent.id, {
-          warmed: 0,
-          failed: unsent.keys.length,
-          skipped: 0,
-        });
-      }
-      return keysUnsent;
+      return error.unsent.map(({ message, reason }) => ({
+        message: messageOf.get(message) as WarmMessage,
+        reason,
+      }));
     }
   }
 }

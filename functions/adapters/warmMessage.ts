@@ -8,9 +8,20 @@ export const MAX_KEY_BYTES = 1_024;
 /** SQS's default (and most common) queue limit for one message, and for one SendMessageBatch in total. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 262_144;
 
+/**
+ * Characters a key cannot hold. SQS refuses a message body with U+FFFE or U+FFFF (JSON does not escape
+ * them); a lone surrogate half is not text at all, and would reach the cache as U+FFFD, so two
+ * different keys could share one cache key.
+ */
+const UNCARRIABLE_CHARACTER = /[\uFFFE\uFFFF]|\p{Cs}/u;
+
 const keySchema = z.string().check(
   z.minLength(1, 'a key must not be empty'),
   z.refine((key) => Buffer.byteLength(key) <= MAX_KEY_BYTES, `a key must be at most ${MAX_KEY_BYTES} bytes`),
+  z.refine(
+    (key) => !UNCARRIABLE_CHARACTER.test(key),
+    'a key must not hold U+FFFE, U+FFFF or a lone surrogate, which SQS messages cannot carry',
+  ),
 );
 
 /**
@@ -55,13 +66,19 @@ export const parseWarmMessage = (body: string): WarmMessage => {
   return parsed.data;
 };
 
+/** A key as error messages quote it: its start, JSON-escaped, with the characters JSON leaves raw escaped too. */
+const showKey = (key: string): string =>
+  JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}…` : key).replace(
+    /[\uFFFE\uFFFF]/g,
+    (character) => `\\u${character.charCodeAt(0).toString(16)}`,
+  );
+
 /** Checks keys before they are queued. @throws InvalidKeyError naming the first bad key and why. */
 export const validateKeys = (keys: readonly unknown[]): string[] => {
   keys.forEach((key, index) => {
     const parsed = keySchema.safeParse(key);
     if (!parsed.success) {
-      const shown =
-        typeof key === 'string' ? `"${key.slice(0, 40)}${key.length > 40 ? '…' : ''}"` : String(key);
+      const shown = typeof key === 'string' ? showKey(key) : String(key);
       throw new InvalidKeyError(`key ${index} (${shown}): ${describeIssues(parsed.error)}`);
     }
   });

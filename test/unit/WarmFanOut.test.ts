@@ -181,18 +181,50 @@ describe('WarmFanOut', () => {
         Successful: [{ Id: '0', MessageId: 'm0', MD5OfMessageBody: '' }],
         Failed: [
           { Id: '1', Code: 'InternalError', SenderFault: false, Message: 'try again' },
-          { Id: '2', Code: 'InvalidMessageContents', SenderFault: true, Message: 'bad characters' },
+          { Id: '2', Code: 'ServiceUnavailable', SenderFault: false, Message: 'try again' },
         ],
       })
-      .resolves({ Successful: [{ Id: '1', MessageId: 'm1', MD5OfMessageBody: '' }], Failed: [] });
-    const { fanOut, runStore } = createFanOut();
+      .resolves({
+        Successful: [{ Id: '1', MessageId: 'm1', MD5OfMessageBody: '' }],
+        Failed: [{ Id: '2', Code: 'ServiceUnavailable', SenderFault: false, Message: 'still down' }],
+      });
+    const { fanOut, runStore } = createFanOut({ configured: keys(201) });
 
     const outcome = await fanOut.warm({ trigger: 'console' });
 
-    expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(2);
-    expect(sqs.commandCalls(SendMessageBatchCommand)[1]?.args[0].input.Entries).toHaveLength(1);
-    expect(outcome).toMatchObject({ status: 'started', keysPlanned: 250, keysUnsent: 50 });
-    expect(await runStore.getRun('run-1')).toMatchObject({ keysFailed: 50, keysWarmed: 0 });
+    expect(sqs.commandCalls(SendMessageBatchCommand)[1]?.args[0].input.Entries).toHaveLength(2);
+    expect(outcome).toMatchObject({ status: 'started', keysPlanned: 201, keysUnsent: 1 });
+    expect(await runStore.getRun('run-1')).toMatchObject({ keysFailed: 1, keysWarmed: 0 });
+  });
+
+  it('sends the keys of a message SQS refuses one per message, so only the key it cannot take fails', async () => {
+    sqs.on(SendMessageBatchCommand).callsFake((input: { Entries: { Id: string; MessageBody: string }[] }) => {
+      const refused = input.Entries.filter((entry) => entry.MessageBody.includes('"key:7"'));
+      return {
+        Successful: input.Entries.filter((entry) => !refused.includes(entry)).map((entry) => ({
+          Id: entry.Id,
+          MessageId: `m-${entry.Id}`,
+        })),
+        Failed: refused.map((entry) => ({
+          Id: entry.Id,
+          Code: 'InvalidMessageContents',
+          SenderFault: true,
+          Message: 'Invalid characters found',
+        })),
+      };
+    });
+    const { fanOut, runStore } = createFanOut({ configured: keys(20) });
+
+    const outcome = await fanOut.warm({ trigger: 'console' });
+
+    expect(outcome).toMatchObject({ status: 'started', keysPlanned: 20, keysUnsent: 1 });
+    const accepted = sqs
+      .commandCalls(SendMessageBatchCommand)
+      .flatMap((call) => call.args[0].input.Entries ?? [])
+      .filter((entry) => !entry.MessageBody?.includes('"key:7"'))
+      .flatMap((entry) => parseWarmMessage(entry.MessageBody ?? '').keys);
+    expect(accepted).toEqual(keys(20).filter((key) => key !== 'key:7'));
+    expect(await runStore.getRun('run-1')).toMatchObject({ keysFailed: 1 });
   });
 
   it('rejects an invalid key before queuing or recording anything', async () => {

@@ -109,6 +109,12 @@ describe('validateKeys', () => {
     ],
     ['a number', ['a', 42], /^key 1 \(42\): /],
     ['null', [null], /^key 0 \(null\): /],
+    [
+      'a character SQS cannot carry',
+      ['good:1', 'bad:\uFFFE'],
+      /^key 1 \("bad:\\ufffe"\): a key must not hold U\+FFFE, U\+FFFF or a lone surrogate, which SQS messages cannot carry$/,
+    ],
+    ['a lone surrogate', ['\uD800x'], /^key 0 \("\\ud800x"\): a key must not hold/],
   ])('rejects %s, naming its index', (_, keys, reason) => {
     expect(() => validateKeys(keys)).toThrow(InvalidKeyError);
     expect(() => validateKeys(keys)).toThrow(reason);
