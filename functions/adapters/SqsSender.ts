@@ -79,6 +79,11 @@ export class SqsSender {
     this.#retry = options.retry ?? DEFAULT_RETRY;
   }
 
+  /** The queue's MaximumMessageSize this sender keeps each message and each batch within. */
+  public get maxMessageBytes(): number {
+    return this.#maxMessageBytes;
+  }
+
   /** Groups messages into batches that respect the entry count and the total size limit. */
   public planBatches(messages: readonly OutgoingMessage[]): OutgoingMessage[][] {
     const batches: OutgoingMessage[][] = [];

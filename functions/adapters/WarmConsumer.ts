@@ -11,7 +11,13 @@ import {
 } from '../core';
 import type { RunStore } from './RunStore';
 import type { OutgoingMessage, SqsSender } from './SqsSender';
-import { MalformedMessageError, parseWarmMessage, type WarmMessage } from './warmMessage';
+import {
+  MalformedMessageError,
+  packFailedKeys,
+  parseWarmMessage,
+  truncateReason,
+  type WarmMessage,
+} from './warmMessage';
 
 /** The part of an SQS record the consumer reads. */
 export interface ConsumedRecord {
@@ -32,6 +38,8 @@ export interface WarmConsumerDependencies {
   leaseOwner: string;
   /** The version a value carries, for `ifNewer` writes; omit for plain overwrites. */
   versionOf?: (value: unknown) => number | undefined;
+  /** How long a re-enqueued remainder waits: full-jitter backoff by attempt. Default 5 s doubling, at most 900 s. */
+  requeueBackoff?: { baseDelayMs: number; maxDelayMs: number };
   log?: (message: string, details: Record<string, unknown>) => void;
 }
 
@@ -51,6 +59,8 @@ const RESERVED_MS = 5_000;
 /** A re-enqueued remainder waits at most this long (SQS's DelaySeconds limit is 900). */
 const MAX_REQUEUE_DELAY_MS = 900_000;
 const REQUEUE_BASE_DELAY_MS = 5_000;
+/** Room kept in each message for its attributes (the dead-letter reason) besides its body. */
+const ATTRIBUTE_BYTES = 1_024;
 
 /** How one message's keys ended. */
 interface MessageOutcome {
@@ -96,7 +106,10 @@ export class WarmConsumer {
       } catch (error) {
         if (!(error instanceof MalformedMessageError)) throw error;
         if (
-          !(await this.#deadLetter([{ body: record.body, attributes: { reason: error.message } }], record))
+          !(await this.#deadLetter(
+            [{ body: record.body, attributes: { reason: truncateReason(error.message) } }],
+            record,
+          ))
         ) {
           failedRecords.push(record.messageId);
         }
@@ -199,10 +212,15 @@ export class WarmConsumer {
         attempt: deliveries,
         errors: Object.fromEntries(outcome.failures),
       };
+      // Keys and reasons can outgrow the queue's limit (long keys, long errors): re-packed to fit.
+      const parts = packFailedKeys(remainder, this.#deps.requeue.maxMessageBytes - ATTRIBUTE_BYTES);
       const sent = retryLater
-        ? await this.#requeue(remainder, record)
+        ? await this.#requeue(parts, record)
         : await this.#deadLetter(
-            [{ body: JSON.stringify(remainder), attributes: { reason: `failed ${deliveries} deliveries` } }],
+            parts.map((part) => ({
+              body: JSON.stringify(part),
+              attributes: { reason: `failed ${deliveries} deliveries` },
+            })),
             record,
           );
       if (!sent) return false;
@@ -239,17 +257,17 @@ export class WarmConsumer {
     }
   }
 
-  async #requeue(remainder: WarmMessage, record: ConsumedRecord): Promise<boolean> {
-    const delayMs = backoffDelayMs(remainder.attempt, {
-      maxRetries: this.#deps.config.maxRetries,
-      baseDelayMs: REQUEUE_BASE_DELAY_MS,
-      maxDelayMs: MAX_REQUEUE_DELAY_MS,
+  async #requeue(parts: WarmMessage[], record: ConsumedRecord): Promise<boolean> {
+    const { requeueBackoff, config } = this.#deps;
+    const messages = parts.map((part) => {
+      const delayMs = backoffDelayMs(part.attempt, {
+        maxRetries: config.maxRetries,
+        baseDelayMs: requeueBackoff?.baseDelayMs ?? REQUEUE_BASE_DELAY_MS,
+        maxDelayMs: Math.min(requeueBackoff?.maxDelayMs ?? MAX_REQUEUE_DELAY_MS, MAX_REQUEUE_DELAY_MS),
+      });
+      return { body: JSON.stringify(part), delaySeconds: Math.floor(delayMs / 1000) };
     });
-    return this.#sendOrLog(
-      this.#deps.requeue,
-      [{ body: JSON.stringify(remainder), delaySeconds: Math.floor(delayMs / 1000) }],
-      record,
-    );
+    return this.#sendOrLog(this.#deps.requeue, messages, record);
   }
 
   #deadLetter(messages: OutgoingMessage[], record: ConsumedRecord): Promise<boolean> {

@@ -5,6 +5,12 @@ import { describeIssues } from './zod';
 /** Longest key accepted, in UTF-8 bytes: longer "keys" are almost always a value passed by mistake. */
 export const MAX_KEY_BYTES = 1_024;
 
+/**
+ * Longest failure reason a queued message carries, in UTF-8 bytes: enough to say what went wrong,
+ * small enough that a message of failed keys stays within the queue's limit.
+ */
+export const MAX_REASON_BYTES = 512;
+
 /** SQS's default (and most common) queue limit for one message, and for one SendMessageBatch in total. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 262_144;
 
@@ -123,4 +129,59 @@ export const packKeysIntoMessages = (
   }
   close();
   return messages;
+};
+
+/** `reason`, cut to at most `maxBytes` UTF-8 bytes (ending in "…" when cut), never mid-character. */
+export const truncateReason = (reason: string, maxBytes = MAX_REASON_BYTES): string => {
+  if (byteLength(reason) <= maxBytes) return reason;
+  const ellipsis = '…';
+  // A character cut in two decodes as U+FFFD: drop it rather than carry half a character.
+  const kept = Buffer.from(reason)
+    .subarray(0, maxBytes - byteLength(ellipsis))
+    .toString('utf8')
+    .replace(/\uFFFD$/, '');
+  return kept + ellipsis;
+};
+
+/**
+ * Re-packs a message of failed keys (a remainder to re-enqueue or dead-letter) into as few messages
+ * as fit in `maxMessageBytes` each: every reason cut to {@link MAX_REASON_BYTES}, and the keys split
+ * across messages `<id>.<n>` when they do not fit in one. Each key keeps its reason in its own part.
+ */
+export const packFailedKeys = (message: WarmMessage, maxMessageBytes: number): WarmMessage[] => {
+  const errors = message.errors ?? {};
+  const reasons = new Map(
+    message.keys.map((key) => [
+      key,
+      truncateReason(Object.hasOwn(errors, key) ? (errors[key] as string) : ''),
+    ]),
+  );
+  const whole = { ...message, errors: Object.fromEntries(reasons) };
+  if (byteLength(JSON.stringify(whole)) <= maxMessageBytes) return [whole];
+
+  const envelopeBytes = byteLength(
+    JSON.stringify({ ...message, id: `${message.id}.${message.keys.length}`, keys: [], errors: {} }),
+  );
+  const parts: string[][] = [];
+  let current: string[] = [];
+  let currentBytes = envelopeBytes;
+  for (const key of message.keys) {
+    // The key in `keys` and in `errors`, with its reason, each followed by a comma.
+    const keyBytes =
+      2 * (byteLength(JSON.stringify(key)) + 1) + byteLength(JSON.stringify(reasons.get(key))) + 1;
+    if (current.length > 0 && currentBytes + keyBytes > maxMessageBytes) {
+      parts.push(current);
+      current = [];
+      currentBytes = envelopeBytes;
+    }
+    current.push(key);
+    currentBytes += keyBytes;
+  }
+  parts.push(current);
+  return parts.map((keys, index) => ({
+    ...message,
+    id: `${message.id}.${index}`,
+    keys,
+    errors: Object.fromEntries(keys.map((key) => [key, reasons.get(key) ?? ''])),
+  }));
 };

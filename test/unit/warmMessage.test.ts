@@ -2,10 +2,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   MAX_KEY_BYTES,
+  MAX_REASON_BYTES,
   MalformedMessageError,
+  packFailedKeys,
   packKeysIntoMessages,
   parseWarmMessage,
+  truncateReason,
   validateKeys,
+  type WarmMessage,
 } from '../../functions/adapters/warmMessage';
 import { InvalidKeyError } from '../../functions/core';
 
@@ -118,5 +122,46 @@ describe('validateKeys', () => {
   ])('rejects %s, naming its index', (_, keys, reason) => {
     expect(() => validateKeys(keys)).toThrow(InvalidKeyError);
     expect(() => validateKeys(keys)).toThrow(reason);
+  });
+});
+
+describe('packFailedKeys', () => {
+  it('keeps every key once with its (truncated) reason, each message within the limit', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(keyArbitrary, { minLength: 1, maxLength: 60 }),
+        fc.string({ maxLength: 2_000, unit: 'grapheme' }),
+        fc.integer({ min: 4_000, max: 40_000 }),
+        (keys, reason, maxMessageBytes) => {
+          const message: WarmMessage = {
+            ...validMessage,
+            v: 1,
+            keys,
+            attempt: 2,
+            errors: Object.fromEntries(keys.map((key) => [key, `${key}: ${reason}`])),
+          };
+
+          const parts = packFailedKeys(message, maxMessageBytes);
+
+          expect(parts.flatMap((part) => part.keys)).toEqual(keys);
+          for (const part of parts) {
+            expect(bytes(JSON.stringify(part))).toBeLessThanOrEqual(maxMessageBytes);
+            expect(part).toMatchObject({ runId: 'run-1', attempt: 2 });
+            for (const key of part.keys) {
+              expect(part.errors?.[key]).toBe(truncateReason(`${key}: ${reason}`));
+            }
+          }
+          expect(new Set(parts.map((part) => part.id)).size).toBe(parts.length);
+        },
+      ),
+    );
+  });
+
+  it('cuts a long reason at the byte limit, never inside a character', () => {
+    const cut = truncateReason('é'.repeat(MAX_REASON_BYTES));
+
+    expect(bytes(cut)).toBeLessThanOrEqual(MAX_REASON_BYTES);
+    expect(cut).toMatch(/^é+…$/);
+    expect(truncateReason('short')).toBe('short');
   });
 });
