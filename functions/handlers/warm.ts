@@ -41,16 +41,17 @@ const tracker = resources.trackerTable
 function cacheForRemainingTtls() {
   if (config.ttlSeconds <= 0) return undefined;
   const ttlVariable = environmentVariableFor('ttlSeconds');
-  if (process.env.CODOMYRMEX_BUNDLE_CACHE === 'omitted') {
-    throw omittedFromBundle(ttlVariable, 'TTL-aware warming reads remaining TTLs and needs the cache client');
+  // The `!== 'omitted'` form, so a bundle built without the cache part drops createCacheStore.
+  if (process.env.CODOMYRMEX_BUNDLE_CACHE !== 'omitted') {
+    if (!(resources.cacheUrl || resources.cacheName)) {
+      throw new ConfigurationError(
+        ttlVariable,
+        `TTL-aware warming reads remaining TTLs from the cache: set ${resourceVariable('cacheUrl')} or ${resourceVariable('cacheName')} too`,
+      );
+    }
+    return createCacheStore(process.env, config);
   }
-  if (!(resources.cacheUrl || resources.cacheName)) {
-    throw new ConfigurationError(
-      ttlVariable,
-      `TTL-aware warming reads remaining TTLs from the cache: set ${resourceVariable('cacheUrl')} or ${resourceVariable('cacheName')} too`,
-    );
-  }
-  return createCacheStore(process.env, config);
+  throw omittedFromBundle(ttlVariable, 'TTL-aware warming reads remaining TTLs and needs the cache client');
 }
 
 const fanOut = new WarmFanOut({
