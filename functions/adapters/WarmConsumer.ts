@@ -38,8 +38,6 @@ export interface WarmConsumerDependencies {
   leaseOwner: string;
   /** The version a value carries, for `ifNewer` writes; omit for plain overwrites. */
   versionOf?: (value: unknown) => number | undefined;
-  /** How long a re-enqueued remainder waits: full-jitter backoff by attempt. Default 5 s doubling, at most 900 s. */
-  requeueBackoff?: { baseDelayMs: number; maxDelayMs: number };
   log?: (message: string, details: Record<string, unknown>) => void;
 }
 
@@ -58,7 +56,6 @@ export interface ConsumeSummary {
 const RESERVED_MS = 5_000;
 /** A re-enqueued remainder waits at most this long (SQS's DelaySeconds limit is 900). */
 const MAX_REQUEUE_DELAY_MS = 900_000;
-const REQUEUE_BASE_DELAY_MS = 5_000;
 /** Room kept in each message for its attributes (the dead-letter reason) besides its body. */
 const ATTRIBUTE_BYTES = 1_024;
 
@@ -147,7 +144,13 @@ export class WarmConsumer {
     if (distinct.length === 0 || budgetMs <= 0) {
       return this.#notLoaded(distinct, 'the invocation had no time left to load it');
     }
-    const leased = await cache.acquireLeases(distinct, leaseOwner, budgetMs + RESERVED_MS);
+    let leased: Set<string>;
+    try {
+      leased = await cache.acquireLeases(distinct, leaseOwner, budgetMs + RESERVED_MS);
+    } catch (error) {
+      // The cache is unreachable: nothing can be written now, so the keys go back with the reason.
+      return this.#notLoaded(distinct, `not loaded: the cache could not be reached: ${describeError(error)}`);
+    }
     try {
       const warmer = new CacheWarmer(
         cache,
@@ -162,7 +165,23 @@ export class WarmConsumer {
       }
       return stats;
     } finally {
-      await cache.releaseLeases([...leased], leaseOwner);
+      await this.#releaseLeases([...leased]);
+    }
+  }
+
+  /**
+   * Gives the leases back so another loader need not wait for them to expire. A failure (the cache
+   * went away mid-batch) is only logged: the leases expire on their own, and throwing here would hide
+   * the batch's results, leaving every message to wait out the visibility timeout.
+   */
+  async #releaseLeases(keys: string[]): Promise<void> {
+    try {
+      await this.#deps.cache.releaseLeases(keys, this.#deps.leaseOwner);
+    } catch (error) {
+      this.#deps.log?.('leases not released; they expire on their own', {
+        keys: keys.length,
+        error: describeError(error),
+      });
     }
   }
 
@@ -258,12 +277,12 @@ export class WarmConsumer {
   }
 
   async #requeue(parts: WarmMessage[], record: ConsumedRecord): Promise<boolean> {
-    const { requeueBackoff, config } = this.#deps;
+    const { config } = this.#deps;
     const messages = parts.map((part) => {
       const delayMs = backoffDelayMs(part.attempt, {
         maxRetries: config.maxRetries,
-        baseDelayMs: requeueBackoff?.baseDelayMs ?? REQUEUE_BASE_DELAY_MS,
-        maxDelayMs: Math.min(requeueBackoff?.maxDelayMs ?? MAX_REQUEUE_DELAY_MS, MAX_REQUEUE_DELAY_MS),
+        baseDelayMs: config.requeueDelaySeconds * 1000,
+        maxDelayMs: MAX_REQUEUE_DELAY_MS,
       });
       return { body: JSON.stringify(part), delaySeconds: Math.floor(delayMs / 1000) };
     });

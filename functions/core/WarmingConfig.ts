@@ -23,6 +23,11 @@ export interface WarmingConfig {
   retryBaseDelayMs: number;
   /** Upper bound of any one backoff. Default 5000. */
   retryMaxDelayMs: number;
+  /**
+   * Serverless runtime: ceiling of the first wait before a message's failed keys are delivered again;
+   * each delivery doubles it, with full jitter, up to SQS's 900. Default 5.
+   */
+  requeueDelaySeconds: number;
   /** Warm only this many keys of the highest weight per run; 0 means no limit. Default 0. */
   maxKeysPerRun: number;
   /** Time to live written with each value; 0 means the store's default. Default 0. */
@@ -51,6 +56,7 @@ const SETTINGS: { [Option in keyof WarmingConfig]: { kind: Kind; default: Warmin
   maxRetries: { kind: { type: 'integer', min: 0, max: 100 }, default: 3 },
   retryBaseDelayMs: { kind: { type: 'integer', min: 0 }, default: 100 },
   retryMaxDelayMs: { kind: { type: 'integer', min: 0 }, default: 5_000 },
+  requeueDelaySeconds: { kind: { type: 'number', min: 0, max: 900 }, default: 5 },
   maxKeysPerRun: { kind: { type: 'integer', min: 0 }, default: 0 },
   ttlSeconds: { kind: { type: 'integer', min: 0 }, default: 0 },
   refreshAheadRatio: { kind: { type: 'number', min: 0, max: 1 }, default: 0.8 },

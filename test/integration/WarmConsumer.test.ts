@@ -70,9 +70,14 @@ const consumeFailingBatch = async (name: string, attempt: number) => {
     runStore,
     requeue: new SqsSender(sqs.client, queueUrl, { retry: noWait }),
     deadLetters: new SqsSender(sqs.client, dlqUrl, { retry: noWait }),
-    config: { ...defaultWarmingConfig(), maxRetries: 3, retryBaseDelayMs: 0, retryMaxDelayMs: 0 },
+    config: {
+      ...defaultWarmingConfig(),
+      maxRetries: 3,
+      retryBaseDelayMs: 0,
+      retryMaxDelayMs: 0,
+      requeueDelaySeconds: 0,
+    },
     leaseOwner: 'consumer-a',
-    requeueBackoff: { baseDelayMs: 0, maxDelayMs: 0 },
   });
   const message: WarmMessage = { v: 1, runId: 'run-1', id: 'run-1/0', keys, attempt };
   const result = await consumer.consume(
