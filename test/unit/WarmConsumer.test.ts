@@ -113,6 +113,46 @@ describe('WarmConsumer', () => {
     expect(await runStore.getRun('run-1')).toMatchObject({ keysWarmed: 2, keysFailed: 0, status: 'running' });
   });
 
+  it('keeps the batch outcome when giving the leases back fails: they expire on their own', async () => {
+    const { cache, runStore, consumer, ready } = setUp((key) => {
+      if (key === 'broken') throw new Error('origin said 503');
+      return key;
+    });
+    await ready;
+    cache.releaseLeases = async () => {
+      throw new Error("Stream isn't writeable and enableOfflineQueue options is false");
+    };
+
+    const result = await consumer.consume([record(message('run-1/0', ['a', 'broken', 'c']))], PLENTY_OF_TIME);
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(sentTo(WARM_QUEUE).flatMap((entry) => parseWarmMessage(entry.MessageBody ?? '').keys)).toEqual([
+      'broken',
+    ]);
+    expect(await runStore.getRun('run-1')).toMatchObject({ keysWarmed: 2 });
+  });
+
+  it('re-enqueues every key with the reason when the cache cannot be reached to lease them', async () => {
+    const { cache, runStore, consumer, ready } = setUp((key) => key);
+    await ready;
+    cache.acquireLeases = async () => {
+      throw new Error('Connection is closed.');
+    };
+
+    const result = await consumer.consume([record(message('run-1/0', ['a', 'b']))], PLENTY_OF_TIME);
+
+    expect(result.batchItemFailures).toEqual([]);
+    const [requeued] = sentTo(WARM_QUEUE);
+    expect(parseWarmMessage(requeued?.MessageBody ?? '')).toMatchObject({
+      keys: ['a', 'b'],
+      errors: {
+        a: 'not loaded: the cache could not be reached: Connection is closed.',
+        b: 'not loaded: the cache could not be reached: Connection is closed.',
+      },
+    });
+    expect(await runStore.getRun('run-1')).toMatchObject({ keysWarmed: 0, keysFailed: 0, status: 'running' });
+  });
+
   it('dead-letters a key with its last error once maxRetries deliveries are spent, and counts it failed', async () => {
     const { runStore, consumer, ready } = setUp(
       (key) => {
