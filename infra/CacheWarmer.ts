@@ -212,6 +212,11 @@ export class CacheWarmer extends Construct {
         'set valueSource or valueModuleEntry, not both: each is the consume function’s value source',
       );
     }
+    if (props.valueSource?.type === 'module') {
+      throw new Error(
+        'a module value source runs only the module the construct bundles: set valueModuleEntry to its path on this machine',
+      );
+    }
     if (props.valueModuleEntry && !existsSync(props.valueModuleEntry)) {
       throw new Error(`valueModuleEntry ${props.valueModuleEntry} does not exist`);
     }

@@ -22,6 +22,7 @@ import {
   DynamoValueLoader,
   HttpBatchValueLoader,
   HttpValueLoader,
+  isModuleFilePath,
   LambdaValueLoader,
   loadModuleValueLoader,
 } from './valueSources';
@@ -115,7 +116,15 @@ const valueSourceSchema = z.discriminatedUnion(
       keyAttribute: text,
       valueAttribute: z.optional(text),
     }),
-    z.strictObject({ type: z.literal('module'), path: text }),
+    z.strictObject({
+      type: z.literal('module'),
+      path: text.check(
+        z.refine(
+          isModuleFilePath,
+          'must be the path of a file (./…, ../… or absolute), not a URL or a package name',
+        ),
+      ),
+    }),
   ],
   { error: unknownTypeError('lambda, http, dynamodb, module') },
 );

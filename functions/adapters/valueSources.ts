@@ -305,6 +305,19 @@ export class HttpBatchValueLoader {
   }
 }
 
+/**
+ * An unmarshalled DynamoDB value as plain JSON data: the document client's Sets become arrays and its
+ * binary values base64 text, as JSON.stringify would otherwise write `{}` and index → byte objects.
+ */
+const asPlainJson = (value: unknown): unknown => {
+  if (value instanceof Set) return [...value].map(asPlainJson);
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  if (Array.isArray(value)) return value.map(asPlainJson);
+  if (isPlainObject(value))
+    return Object.fromEntries(Object.entries(value).map(([name, field]) => [name, asPlainJson(field)]));
+  return value;
+};
+
 /** Keys BatchGetItem accepts per call. */
 const BATCH_GET_LIMIT = 100;
 
@@ -338,7 +351,8 @@ export interface DynamoValueLoaderOptions {
 /**
  * Loads a batch of values from a DynamoDB table with BatchGetItem, 100 keys per call, retrying the
  * keys DynamoDB leaves unprocessed with backoff. Keys still unprocessed after the retries fail the
- * batch. The value is the whole item, or one attribute of it.
+ * batch. The value is the whole item, or one attribute of it, unmarshalled to plain JSON data (sets
+ * as arrays, binary as base64), so the cache holds the item as JSON.
  *
  * @example
  * const loader = new DynamoValueLoader({
@@ -390,7 +404,7 @@ export class DynamoValueLoader {
         for (const item of output.Responses?.[tableName] ?? []) {
           const key: unknown = item[keyAttribute];
           const value: unknown = valueAttribute ? item[valueAttribute] : item;
-          if (typeof key === 'string' && value !== undefined) values.set(key, value);
+          if (typeof key === 'string' && value !== undefined) values.set(key, asPlainJson(value));
         }
         pending = output.UnprocessedKeys?.[tableName]?.Keys ?? [];
         if (pending.length > 0)
@@ -428,13 +442,19 @@ const findLoadValues = (module: unknown): LoadValues | undefined => {
 const isPlainObjectOrModule = (value: unknown): value is Record<string, unknown> =>
   (typeof value === 'object' || typeof value === 'function') && value !== null;
 
+/** A file path, relative (`./`, `../`) or absolute: never a URL (`data:`, `https:`, `file:`) or a package name. */
+export const isModuleFilePath = (path: string): boolean =>
+  path.startsWith('./') || path.startsWith('../') || isAbsolute(path);
+
 /**
  * Imports a user module that exports `loadValues(keys)` (returning a key → value object or Map; keys
- * left out have no value) and wraps it in a `BatchValueLoader`. A relative path is resolved from the
- * working directory (the function's root in Lambda); a bare name is imported as a package.
- * `loadValues` also receives the attempt's AbortSignal as a second argument.
+ * left out have no value) and wraps it in a `BatchValueLoader`. The module is a file: a relative path
+ * is resolved from the working directory (the function's root in Lambda, where the construct bundles
+ * it); URLs (a `data:` URL is code) and package names are refused. `loadValues` also receives the
+ * attempt's AbortSignal as a second argument.
  *
- * @throws ConfigurationError when the module cannot be imported or has no `loadValues` function.
+ * @throws ConfigurationError when the path is not a file path, the module cannot be imported or has
+ * no `loadValues` function.
  *
  * @example
  * const loader = await loadModuleValueLoader('./loaders/products.mjs');
@@ -442,14 +462,16 @@ const isPlainObjectOrModule = (value: unknown): value is Record<string, unknown>
 export const loadModuleValueLoader = async (
   modulePath: string,
 ): Promise<BatchValueLoader<string, unknown>> => {
-  const setting = `value module ${modulePath}`;
-  const specifier =
-    modulePath.startsWith('.') || isAbsolute(modulePath)
-      ? pathToFileURL(resolve(modulePath)).href
-      : modulePath;
+  const setting = `value module ${modulePath.slice(0, 80)}`;
+  if (!isModuleFilePath(modulePath)) {
+    throw new ConfigurationError(
+      setting,
+      'must be the path of a file (./…, ../… or absolute), not a URL or a package name',
+    );
+  }
   let module: unknown;
   try {
-    module = await import(specifier);
+    module = await import(pathToFileURL(resolve(modulePath)).href);
   } catch (error) {
     throw new ConfigurationError(setting, `cannot be imported: ${describeError(error)}`);
   }

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DynamoValueLoader,
@@ -102,6 +102,31 @@ describe('DynamoValueLoader against dynalite', () => {
     });
     const summaries = await summary.loadMany(['doc:6', 'doc:7'], signal);
     expect(summaries).toEqual(new Map([['doc:6', 'summary 6']]));
+  });
+
+  it('returns the item as plain JSON data: sets as arrays, binary as base64', async () => {
+    await client.send(
+      new PutCommand({
+        TableName: 'documents',
+        Item: {
+          key: 'typed',
+          tags: new Set(['red']),
+          sizes: new Set([42]),
+          nested: { blob: Uint8Array.of(1, 2, 3), list: [new Set(['x'])] },
+        },
+      }),
+    );
+    const loader = new DynamoValueLoader({ client, tableName: 'documents', keyAttribute: 'key' });
+
+    const value = (await loader.loadMany(['typed'], signal)).get('typed');
+
+    expect(value).toEqual({
+      key: 'typed',
+      tags: ['red'],
+      sizes: [42],
+      nested: { blob: 'AQID', list: [['x']] },
+    });
+    expect(JSON.parse(JSON.stringify(value))).toEqual(value);
   });
 
   it('names the table when it does not exist', async () => {

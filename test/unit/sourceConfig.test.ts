@@ -176,6 +176,14 @@ describe('parseValueSource', () => {
       'set exactly one of urlTemplate',
     ],
     [{ type: 'memcached' }, 'type: type must be one of lambda, http, dynamodb, module'],
+    ...[
+      'data:text/javascript,export const loadValues=()=>({})',
+      'https://evil.example/m.mjs',
+      'some-package',
+    ].map((path) => [
+      { type: 'module', path },
+      'path: must be the path of a file (./…, ../… or absolute), not a URL or a package name',
+    ]),
     [['lambda'], 'Invalid input: expected object, received array'],
   ])('rejects %j, naming the variable and the path', (value, problem) => {
     const error = configurationError(() => parseValueSource(valueSource(value)));

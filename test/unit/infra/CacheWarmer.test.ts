@@ -460,6 +460,12 @@ describe('value source module', () => {
     expect(() => synthesize({ valueModuleEntry: `${entry}.missing` })).toThrow(/does not exist/);
   });
 
+  it('runs no module but the one it bundles: a module value source is refused', () => {
+    expect(() => synthesize({ valueSource: { type: 'module', path: `./${VALUE_MODULE_FILE}` } })).toThrow(
+      /a module value source runs only the module the construct bundles: set valueModuleEntry/,
+    );
+  });
+
   it(
     'bundles the module and its imports beside the consume handler, and points the value source at it',
     async () => {
