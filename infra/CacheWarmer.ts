@@ -39,7 +39,7 @@ import {
   VALUE_MODULE_FILE,
 } from './functionBundling';
 import { createAlarms, createDashboard, dashboardUrl } from './monitoring';
-import { keySourceStatement, valueSourceStatement } from './sourceGrants';
+import { keySourceStatement, valueSourceSecretArns, valueSourceStatement } from './sourceGrants';
 import { CACHE_WARMER_OUTPUTS, type CacheWarmerOutput } from './stackOutputs';
 
 /** The largest message SQS accepts on a standard queue without raising its limit. */
@@ -456,7 +456,7 @@ export class CacheWarmer extends Construct {
     if (this.vpc && this.functionSecurityGroup && this.vpcEgress !== 'none') {
       this.endpointSecurityGroup = this.addVpcEndpoints(this.vpc, this.functionSecurityGroup, {
         interfaceEndpoints: this.vpcEgress === 'endpoints',
-        secretsManager: connection.secret !== undefined,
+        secretsManager: connection.secret !== undefined || valueSourceSecretArns(valueSource).length > 0,
         elastiCache: connection.describe !== undefined,
         lambda:
           valueSource?.type === 'lambda' ||

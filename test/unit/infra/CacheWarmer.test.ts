@@ -448,6 +448,42 @@ describe('source grants: exactly the calls each source makes, on exactly its res
   });
 });
 
+describe('HTTP headers read from a secret', () => {
+  const secretArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:origin-api-key-AbCdEf';
+  const valueSource = {
+    type: 'http' as const,
+    urlTemplate: 'https://api.example.com/items/{key}',
+    headers: { accept: 'application/json', 'x-api-key': { secretArn } },
+  };
+  const { stack, template } = synthesize({ valueSource, vpcEgress: 'endpoints' });
+
+  it('lets the consume function alone read exactly that secret', () => {
+    expect(statementsOf(template, /consumeRole/)).toContainEqual(
+      expect.objectContaining({ Action: 'secretsmanager:GetSecretValue', Resource: secretArn }),
+    );
+    for (const name of ['warm', 'track', 'control']) {
+      const secretActions = statementsOf(template, new RegExp(`${name}Role`))
+        .flatMap(actionsOf)
+        .filter((action) => action.startsWith('secretsmanager:'));
+      expect(secretActions).toEqual([]);
+    }
+  });
+
+  it('puts only the secret’s ARN in the template, and reaches Secrets Manager through an endpoint', () => {
+    expect(JSON.parse(String(environmentOf(template, 'consume')[VALUE_SOURCE_VARIABLE]))).toEqual(
+      valueSource,
+    );
+    template.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+      ServiceName: { 'Fn::Join': ['', ['com.amazonaws.', { Ref: 'AWS::Region' }, '.secretsmanager']] },
+      VpcEndpointType: 'Interface',
+    });
+  });
+
+  it('needs no cdk-nag acknowledgement for it', () => {
+    expect(unacknowledgedFindings(stack)).toEqual([]);
+  });
+});
+
 describe('value source module', () => {
   it('rejects a module entry beside a value source, and one that does not exist', () => {
     const entry = fileURLToPath(new URL('fixtures/valueModule.ts', import.meta.url));
