@@ -39,6 +39,7 @@ import {
   VALUE_MODULE_FILE,
 } from './functionBundling';
 import { createAlarms, createDashboard, dashboardUrl } from './monitoring';
+import { grantRunStore } from './runStoreGrants';
 import { keySourceStatement, valueSourceSecretArns, valueSourceStatement } from './sourceGrants';
 import { CACHE_WARMER_OUTPUTS, type CacheWarmerOutput } from './stackOutputs';
 
@@ -384,7 +385,7 @@ export class CacheWarmer extends Construct {
     this.cacheFunctions = ttlAware ? [this.consumeFunction, this.warmFunction] : [this.consumeFunction];
 
     // warm: records runs, reads hot keys, sends warm messages.
-    this.runsTable.grantReadWriteData(this.warmFunction);
+    grantRunStore(this.runsTable, this.warmFunction);
     this.trackerTable.grantReadData(this.warmFunction);
     this.warmQueue.grantSendMessages(this.warmFunction);
     // consume: the event source mapping grants the receive side; failed keys are re-enqueued or dead-lettered.
@@ -398,7 +399,7 @@ export class CacheWarmer extends Construct {
     );
     this.warmQueue.grantSendMessages(this.consumeFunction);
     this.warmDeadLetterQueue.grantSendMessages(this.consumeFunction);
-    this.runsTable.grantReadWriteData(this.consumeFunction);
+    grantRunStore(this.runsTable, this.consumeFunction);
     // track: access events in, tracker counts out, malformed events to the DLQ.
     this.trackFunction.addEventSource(
       new SqsEventSource(this.accessQueue, {
@@ -411,7 +412,7 @@ export class CacheWarmer extends Construct {
     this.trackerTable.grantReadWriteData(this.trackFunction);
     this.accessDeadLetterQueue.grantSendMessages(this.trackFunction);
     // control: run status and cancel, hot keys, DLQ peek and redrive into the warm queue.
-    this.runsTable.grantReadWriteData(this.controlFunction);
+    grantRunStore(this.runsTable, this.controlFunction);
     this.trackerTable.grantReadData(this.controlFunction);
     this.warmDeadLetterQueue.grantConsumeMessages(this.controlFunction);
     this.warmQueue.grantSendMessages(this.controlFunction);
@@ -421,10 +422,9 @@ export class CacheWarmer extends Construct {
     const indexReason =
       'grantReadData / grantReadWriteData cover the indexes of this table only (index/*); they are queried by name';
     for (const [handler, tables] of [
-      [this.warmFunction, [this.runsTable, this.trackerTable]],
-      [this.consumeFunction, [this.runsTable]],
+      [this.warmFunction, [this.trackerTable]],
       [this.trackFunction, [this.trackerTable]],
-      [this.controlFunction, [this.runsTable, this.trackerTable]],
+      [this.controlFunction, [this.trackerTable]],
     ] as const) {
       for (const table of tables) {
         acknowledge(

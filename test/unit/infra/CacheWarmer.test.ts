@@ -19,6 +19,7 @@ import { CacheWarmerStack } from '../../../infra/CacheWarmerStack';
 import type { ExistingCacheProps } from '../../../infra/cacheConnection';
 import { VALUE_MODULE_FILE } from '../../../infra/functionBundling';
 import { HANDLER_METRICS } from '../../../infra/monitoring';
+import { RUN_STORE_ACTIONS } from '../../../infra/runStoreGrants';
 import { CACHE_WARMER_OUTPUTS } from '../../../infra/stackOutputs';
 
 /** Synthesis (with esbuild even more) is slow on a small machine; the assertions themselves are not. */
@@ -438,9 +439,32 @@ describe('source grants: exactly the calls each source makes, on exactly its res
   });
 
   it('lets the consume function batch-get only from the value table', () => {
-    expect(grantsOf(/consumeRole/, 'dynamodb:BatchGetItem')).toContainEqual(
+    expect(grantsOf(/consumeRole/, 'dynamodb:BatchGetItem')).toEqual([
       'arn:<Partition>:dynamodb:<Region>:<AccountId>:table/products',
-    );
+    ]);
+  });
+
+  it('grants on the runs table exactly the calls the run store makes, on the table and its named index', () => {
+    for (const name of ['warm', 'consume', 'control']) {
+      const onRuns = statementsOf(sources.template, new RegExp(`${name}Role`)).filter((statement) =>
+        JSON.stringify(statement.Resource).includes('RunsTable'),
+      );
+      expect(onRuns.flatMap(actionsOf).sort()).toEqual([...RUN_STORE_ACTIONS].sort());
+      expect(onRuns.flatMap((statement) => statement.Resource as unknown[])).toEqual([
+        { 'Fn::GetAtt': [expect.stringMatching(/RunsTable/), 'Arn'] },
+        {
+          'Fn::Join': [
+            '',
+            [{ 'Fn::GetAtt': [expect.stringMatching(/RunsTable/), 'Arn'] }, '/index/byStartedAt'],
+          ],
+        },
+      ]);
+    }
+    expect(
+      statementsOf(sources.template, /trackRole/).filter((statement) =>
+        JSON.stringify(statement.Resource).includes('RunsTable'),
+      ),
+    ).toEqual([]);
   });
 
   it('needs no cdk-nag acknowledgement for them', () => {
