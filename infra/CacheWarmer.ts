@@ -38,6 +38,7 @@ import {
   PROJECT_ROOT,
   VALUE_MODULE_FILE,
 } from './functionBundling';
+import { restrictFunctionEgress } from './functionEgress';
 import { createAlarms, createDashboard, dashboardUrl } from './monitoring';
 import { grantRunStore } from './runStoreGrants';
 import { keySourceStatement, valueSourceSecretArns, valueSourceStatement } from './sourceGrants';
@@ -264,6 +265,8 @@ export class CacheWarmer extends Construct {
     const cache = props.cache ?? { create: {} };
     this.vpcEgress = this.chooseVpcEgress(props, cache, valueSource);
     let connection: CacheConnection;
+    /** What the functions' egress to the cache goes to. */
+    let cachePeer: ec2.IPeer | undefined;
     if ('create' in cache) {
       const vpc = cache.create.vpc ?? this.createVpc(this.vpcEgress);
       const functionSecurityGroup = this.createFunctionSecurityGroup(vpc);
@@ -284,6 +287,7 @@ export class CacheWarmer extends Construct {
       this.vpc = vpc;
       this.functionSecurityGroup = functionSecurityGroup;
       this.cacheSecurityGroup = cacheSecurityGroup;
+      cachePeer = cacheSecurityGroup;
       this.cache = created.cache;
       this.cacheUser = created.user;
     } else {
@@ -304,6 +308,7 @@ export class CacheWarmer extends Construct {
       }
       this.vpc = vpc;
       this.functionSecurityGroup = functionSecurityGroup;
+      cachePeer = securityGroup ?? (vpc && ec2.Peer.ipv4(vpc.vpcCidrBlock));
     }
 
     const shared: Partial<Record<ResourceName, string>> = {
@@ -453,6 +458,7 @@ export class CacheWarmer extends Construct {
     const valueStatement = valueSource && valueSourceStatement(this, valueSource);
     if (valueStatement) this.consumeFunction.addToRolePolicy(valueStatement);
 
+    const s3FromVpc = ttlAware && (props.keySources ?? []).some((source) => source.type === 's3');
     if (this.vpc && this.functionSecurityGroup && this.vpcEgress !== 'none') {
       this.endpointSecurityGroup = this.addVpcEndpoints(this.vpc, this.functionSecurityGroup, {
         interfaceEndpoints: this.vpcEgress === 'endpoints',
@@ -461,7 +467,16 @@ export class CacheWarmer extends Construct {
         lambda:
           valueSource?.type === 'lambda' ||
           (ttlAware && (props.keySources ?? []).some((source) => source.type === 'lambda')),
-        s3: ttlAware && (props.keySources ?? []).some((source) => source.type === 's3'),
+        s3: s3FromVpc,
+      });
+    }
+    if (this.functionSecurityGroup && cachePeer) {
+      restrictFunctionEgress(this, this.functionSecurityGroup, {
+        cache: cachePeer,
+        cachePorts: connection.ports,
+        endpoints: this.endpointSecurityGroup,
+        gateways: ['dynamodb', ...(s3FromVpc ? (['s3'] as const) : [])],
+        https: this.vpcEgress !== 'endpoints',
       });
     }
 
@@ -537,7 +552,8 @@ export class CacheWarmer extends Construct {
     return new ec2.SecurityGroup(this, 'FunctionSecurityGroup', {
       vpc,
       description: 'The cache warmer functions that reach the cache: the cache, and AWS APIs over HTTPS',
-      allowAllOutbound: true,
+      // Egress is what restrictFunctionEgress opens.
+      allowAllOutbound: false,
     });
   }
 

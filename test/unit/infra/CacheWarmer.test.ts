@@ -942,6 +942,51 @@ describe('network: VPC endpoints or NAT', () => {
     ).toBeUndefined();
   });
 
+  /** The functions' security group's egress rules, as `port → destination`. */
+  const functionEgress = ({ stack, template, warmer }: Omit<Synthesized, 'app'>): string[] => {
+    const group = stack.getLogicalId(warmer.functionSecurityGroup?.node.defaultChild as ec2.CfnSecurityGroup);
+    const lookups = template.findResources('Custom::AWS');
+    const destination = (rule: Record<string, unknown>): string => {
+      if (rule.CidrIp) return String(rule.CidrIp);
+      if (rule.DestinationSecurityGroupId) {
+        const [id] = (rule.DestinationSecurityGroupId as { 'Fn::GetAtt': string[] })['Fn::GetAtt'];
+        return `group ${id?.replace(/^Warmer/, '').replace(/[0-9A-F]{8}$/, '')}`;
+      }
+      const [lookup] = (rule.DestinationPrefixListId as { 'Fn::GetAtt': string[] })['Fn::GetAtt'];
+      const filter = JSON.stringify(lookups[lookup ?? '']?.Properties.Create);
+      return `prefix list of ${/\.(dynamodb|s3)\\"/.exec(filter)?.[1]}`;
+    };
+    const inline = (template.findResources('AWS::EC2::SecurityGroup')[group]?.Properties
+      .SecurityGroupEgress ?? []) as Record<string, unknown>[];
+    const separate = Object.values(template.findResources('AWS::EC2::SecurityGroupEgress'))
+      .map((rule) => rule.Properties)
+      .filter((rule) => rule.GroupId['Fn::GetAtt'][0] === group);
+    return [...inline, ...separate]
+      .map((rule) => `${rule.IpProtocol}/${rule.FromPort} → ${destination(rule)}`)
+      .sort();
+  };
+
+  it('lets the functions reach only the cache, the interface endpoints and the gateway endpoints’ prefix lists', () => {
+    expect(functionEgress(eager)).toEqual(
+      [
+        ...SERVERLESS_CACHE_PORTS.map((port) => `tcp/${port} → group CacheSecurityGroup`),
+        'tcp/443 → group EndpointSecurityGroup',
+        'tcp/443 → prefix list of dynamodb',
+        'tcp/443 → prefix list of s3',
+      ].sort(),
+    );
+  });
+
+  it('opens HTTPS to anywhere only with a NAT gateway', () => {
+    expect(functionEgress(scheduled)).toEqual(
+      [
+        ...SERVERLESS_CACHE_PORTS.map((port) => `tcp/${port} → group CacheSecurityGroup`),
+        'tcp/443 → 0.0.0.0/0',
+      ].sort(),
+    );
+    scheduled.template.resourceCountIs('Custom::AWS', 0);
+  });
+
   it('routes through one NAT gateway when the value source is an HTTP origin on the internet', () => {
     scheduled.template.resourceCountIs('AWS::EC2::NatGateway', 1);
     expect(endpointServices(scheduled.template, 'Interface')).toEqual([]);
@@ -1046,6 +1091,8 @@ describe('least privilege and cdk-nag', () => {
     'ec2:DeleteNetworkInterface',
     'ec2:AssignPrivateIpAddresses',
     'ec2:UnassignPrivateIpAddresses',
+    // The deploy-time lookup of the gateway endpoints' prefix lists, for the functions' egress rules.
+    'ec2:DescribePrefixLists',
   ]);
 
   it.each([
