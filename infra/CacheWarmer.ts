@@ -57,8 +57,8 @@ export {
 /**
  * How the functions in the VPC reach the AWS APIs they call.
  * - `endpoints`: VPC endpoints for exactly those APIs, and no route to the internet: interface endpoints
- *   for SQS, Secrets Manager (token auth), ElastiCache (endpoint discovery) and Lambda (a user Lambda
- *   source); gateway endpoints for DynamoDB and S3 (an S3 key source).
+ *   for SQS, Secrets Manager (token auth, header secrets), ElastiCache (endpoint discovery) and Lambda
+ *   (a user Lambda source); gateway endpoints for DynamoDB and S3 (an S3 key source).
  * - `nat`: a NAT gateway, in a VPC the construct creates; reaches any API and the internet (an HTTP
  *   origin). The gateway endpoints are added too: they are free, and spare the NAT gateway that traffic.
  * - `none`: nothing is added; your VPC already routes to the APIs (its own NAT or endpoints).
@@ -83,7 +83,9 @@ export interface CacheWarmerProps {
   keySources?: KeySourceConfig[];
   /**
    * Where the consume function loads values from (`CODOMYRMEX_WARMING_VALUE_SOURCE`); Lambda and
-   * DynamoDB sources are granted invoke / read on exactly the named function or table.
+   * DynamoDB sources are granted invoke / read on exactly the named function or table, an HTTP source
+   * `GetSecretValue` on exactly the secrets its headers name. A `module` source is set with
+   * `valueModuleEntry` instead.
    * @default none: the consume function fails at cold start until a value source is set
    */
   valueSource?: ValueSourceConfig;
