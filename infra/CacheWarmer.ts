@@ -38,8 +38,10 @@ import {
   PROJECT_ROOT,
   VALUE_MODULE_FILE,
 } from './functionBundling';
+import { restrictFunctionEgress } from './functionEgress';
 import { createAlarms, createDashboard, dashboardUrl } from './monitoring';
-import { keySourceStatement, valueSourceStatement } from './sourceGrants';
+import { grantRunStore } from './runStoreGrants';
+import { keySourceStatement, valueSourceSecretArns, valueSourceStatement } from './sourceGrants';
 import { CACHE_WARMER_OUTPUTS, type CacheWarmerOutput } from './stackOutputs';
 
 /** The largest message SQS accepts on a standard queue without raising its limit. */
@@ -55,8 +57,8 @@ export {
 /**
  * How the functions in the VPC reach the AWS APIs they call.
  * - `endpoints`: VPC endpoints for exactly those APIs, and no route to the internet: interface endpoints
- *   for SQS, Secrets Manager (token auth), ElastiCache (endpoint discovery) and Lambda (a user Lambda
- *   source); gateway endpoints for DynamoDB and S3 (an S3 key source).
+ *   for SQS, Secrets Manager (token auth, header secrets), ElastiCache (endpoint discovery) and Lambda
+ *   (a user Lambda source); gateway endpoints for DynamoDB and S3 (an S3 key source).
  * - `nat`: a NAT gateway, in a VPC the construct creates; reaches any API and the internet (an HTTP
  *   origin). The gateway endpoints are added too: they are free, and spare the NAT gateway that traffic.
  * - `none`: nothing is added; your VPC already routes to the APIs (its own NAT or endpoints).
@@ -81,7 +83,9 @@ export interface CacheWarmerProps {
   keySources?: KeySourceConfig[];
   /**
    * Where the consume function loads values from (`CODOMYRMEX_WARMING_VALUE_SOURCE`); Lambda and
-   * DynamoDB sources are granted invoke / read on exactly the named function or table.
+   * DynamoDB sources are granted invoke / read on exactly the named function or table, an HTTP source
+   * `GetSecretValue` on exactly the secrets its headers name. A `module` source is set with
+   * `valueModuleEntry` instead.
    * @default none: the consume function fails at cold start until a value source is set
    */
   valueSource?: ValueSourceConfig;
@@ -212,6 +216,11 @@ export class CacheWarmer extends Construct {
         'set valueSource or valueModuleEntry, not both: each is the consume function’s value source',
       );
     }
+    if (props.valueSource?.type === 'module') {
+      throw new Error(
+        'a module value source runs only the module the construct bundles: set valueModuleEntry to its path on this machine',
+      );
+    }
     if (props.valueModuleEntry && !existsSync(props.valueModuleEntry)) {
       throw new Error(`valueModuleEntry ${props.valueModuleEntry} does not exist`);
     }
@@ -258,6 +267,8 @@ export class CacheWarmer extends Construct {
     const cache = props.cache ?? { create: {} };
     this.vpcEgress = this.chooseVpcEgress(props, cache, valueSource);
     let connection: CacheConnection;
+    /** What the functions' egress to the cache goes to. */
+    let cachePeer: ec2.IPeer | undefined;
     if ('create' in cache) {
       const vpc = cache.create.vpc ?? this.createVpc(this.vpcEgress);
       const functionSecurityGroup = this.createFunctionSecurityGroup(vpc);
@@ -278,6 +289,7 @@ export class CacheWarmer extends Construct {
       this.vpc = vpc;
       this.functionSecurityGroup = functionSecurityGroup;
       this.cacheSecurityGroup = cacheSecurityGroup;
+      cachePeer = cacheSecurityGroup;
       this.cache = created.cache;
       this.cacheUser = created.user;
     } else {
@@ -298,6 +310,7 @@ export class CacheWarmer extends Construct {
       }
       this.vpc = vpc;
       this.functionSecurityGroup = functionSecurityGroup;
+      cachePeer = securityGroup ?? (vpc && ec2.Peer.ipv4(vpc.vpcCidrBlock));
     }
 
     const shared: Partial<Record<ResourceName, string>> = {
@@ -379,7 +392,7 @@ export class CacheWarmer extends Construct {
     this.cacheFunctions = ttlAware ? [this.consumeFunction, this.warmFunction] : [this.consumeFunction];
 
     // warm: records runs, reads hot keys, sends warm messages.
-    this.runsTable.grantReadWriteData(this.warmFunction);
+    grantRunStore(this.runsTable, this.warmFunction);
     this.trackerTable.grantReadData(this.warmFunction);
     this.warmQueue.grantSendMessages(this.warmFunction);
     // consume: the event source mapping grants the receive side; failed keys are re-enqueued or dead-lettered.
@@ -393,7 +406,7 @@ export class CacheWarmer extends Construct {
     );
     this.warmQueue.grantSendMessages(this.consumeFunction);
     this.warmDeadLetterQueue.grantSendMessages(this.consumeFunction);
-    this.runsTable.grantReadWriteData(this.consumeFunction);
+    grantRunStore(this.runsTable, this.consumeFunction);
     // track: access events in, tracker counts out, malformed events to the DLQ.
     this.trackFunction.addEventSource(
       new SqsEventSource(this.accessQueue, {
@@ -406,7 +419,7 @@ export class CacheWarmer extends Construct {
     this.trackerTable.grantReadWriteData(this.trackFunction);
     this.accessDeadLetterQueue.grantSendMessages(this.trackFunction);
     // control: run status and cancel, hot keys, DLQ peek and redrive into the warm queue.
-    this.runsTable.grantReadWriteData(this.controlFunction);
+    grantRunStore(this.runsTable, this.controlFunction);
     this.trackerTable.grantReadData(this.controlFunction);
     this.warmDeadLetterQueue.grantConsumeMessages(this.controlFunction);
     this.warmQueue.grantSendMessages(this.controlFunction);
@@ -416,10 +429,9 @@ export class CacheWarmer extends Construct {
     const indexReason =
       'grantReadData / grantReadWriteData cover the indexes of this table only (index/*); they are queried by name';
     for (const [handler, tables] of [
-      [this.warmFunction, [this.runsTable, this.trackerTable]],
-      [this.consumeFunction, [this.runsTable]],
+      [this.warmFunction, [this.trackerTable]],
       [this.trackFunction, [this.trackerTable]],
-      [this.controlFunction, [this.runsTable, this.trackerTable]],
+      [this.controlFunction, [this.trackerTable]],
     ] as const) {
       for (const table of tables) {
         acknowledge(
@@ -448,15 +460,25 @@ export class CacheWarmer extends Construct {
     const valueStatement = valueSource && valueSourceStatement(this, valueSource);
     if (valueStatement) this.consumeFunction.addToRolePolicy(valueStatement);
 
+    const s3FromVpc = ttlAware && (props.keySources ?? []).some((source) => source.type === 's3');
     if (this.vpc && this.functionSecurityGroup && this.vpcEgress !== 'none') {
       this.endpointSecurityGroup = this.addVpcEndpoints(this.vpc, this.functionSecurityGroup, {
         interfaceEndpoints: this.vpcEgress === 'endpoints',
-        secretsManager: connection.secret !== undefined,
+        secretsManager: connection.secret !== undefined || valueSourceSecretArns(valueSource).length > 0,
         elastiCache: connection.describe !== undefined,
         lambda:
           valueSource?.type === 'lambda' ||
           (ttlAware && (props.keySources ?? []).some((source) => source.type === 'lambda')),
-        s3: ttlAware && (props.keySources ?? []).some((source) => source.type === 's3'),
+        s3: s3FromVpc,
+      });
+    }
+    if (this.functionSecurityGroup && cachePeer) {
+      restrictFunctionEgress(this, this.functionSecurityGroup, {
+        cache: cachePeer,
+        cachePorts: connection.ports,
+        endpoints: this.endpointSecurityGroup,
+        gateways: ['dynamodb', ...(s3FromVpc ? (['s3'] as const) : [])],
+        https: this.vpcEgress !== 'endpoints',
       });
     }
 
@@ -532,7 +554,8 @@ export class CacheWarmer extends Construct {
     return new ec2.SecurityGroup(this, 'FunctionSecurityGroup', {
       vpc,
       description: 'The cache warmer functions that reach the cache: the cache, and AWS APIs over HTTPS',
-      allowAllOutbound: true,
+      // Egress is what restrictFunctionEgress opens.
+      allowAllOutbound: false,
     });
   }
 

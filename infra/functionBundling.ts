@@ -69,13 +69,21 @@ export const esbuildCommand = (entry: string, outfile: string): string => {
   return ['npx --no-install esbuild', ...[entry, ...flags].map(quoteForShell)].join(' ');
 };
 
-/** The `type` of each source in a source variable's JSON (one source or an array of them). */
-const sourceTypes = (json: string | undefined): unknown[] => {
+/** The sources in a source variable's JSON (one source or an array of them). */
+const sourcesIn = (json: string | undefined): ({ type?: unknown; headers?: unknown } | null)[] => {
   if (json === undefined) return [];
   const parsed: unknown = JSON.parse(json);
-  const sources: unknown[] = Array.isArray(parsed) ? parsed : [parsed];
-  return sources.map((source) => (source as { type?: unknown } | null)?.type);
+  return (Array.isArray(parsed) ? parsed : [parsed]) as ({ type?: unknown; headers?: unknown } | null)[];
 };
+
+/** The `type` of each source in a source variable's JSON. */
+const sourceTypes = (json: string | undefined): unknown[] => sourcesIn(json).map((source) => source?.type);
+
+/** Whether a source's `headers` read a value from a secret (a value that is not text). */
+const readsHeaderSecrets = (source: { headers?: unknown } | null): boolean =>
+  typeof source?.headers === 'object' &&
+  source.headers !== null &&
+  Object.values(source.headers).some((value) => typeof value === 'object' && value !== null);
 
 /**
  * The parts a function with this environment never calls: those its key and value sources and its
@@ -94,6 +102,7 @@ export const omittedBundleParts = (environment: Readonly<Record<string, string>>
     // With a URL, the name only names the cache for IAM tokens: nothing is looked up.
     cacheLookup: cacheName !== undefined && cacheUrl === undefined,
     cacheSecret: environment[resourceVariable('cacheAuth')] === 'token',
+    headerSecrets: sourcesIn(environment[VALUE_SOURCE_VARIABLE]).some(readsHeaderSecrets),
   };
   return (Object.keys(used) as BundlePart[]).filter((part) => !used[part]);
 };

@@ -1,6 +1,7 @@
 import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
+import { headerSecretArns } from '../functions/adapters/headerSecrets';
 import type { KeySourceConfig, ValueSourceConfig } from '../functions/adapters/sourceConfig';
 
 const tableArn = (scope: IConstruct, tableName: string): string =>
@@ -60,9 +61,14 @@ export const keySourceStatement = (
   }
 };
 
+/** The secrets a value source reads (HTTP header values), each once. */
+export const valueSourceSecretArns = (source: ValueSourceConfig | undefined): string[] =>
+  source?.type === 'http' ? headerSecretArns(source.headers) : [];
+
 /**
  * The one statement a value source needs: the calls its loader makes (functions/adapters/valueSources.ts)
- * on exactly its table or function. `undefined` for sources that call no AWS API.
+ * on exactly its table or function, or the secrets its HTTP headers are read from. `undefined` for
+ * sources that call no AWS API.
  */
 export const valueSourceStatement = (
   scope: IConstruct,
@@ -76,7 +82,12 @@ export const valueSourceStatement = (
       });
     case 'lambda':
       return invoke(scope, source.functionName);
-    case 'http':
+    case 'http': {
+      const secretArns = valueSourceSecretArns(source);
+      return secretArns.length > 0
+        ? new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: secretArns })
+        : undefined;
+    }
     case 'module':
       return undefined;
   }

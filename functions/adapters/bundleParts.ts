@@ -19,6 +19,8 @@ export const BUNDLE_PARTS = {
   cacheLookup: 'CODOMYRMEX_BUNDLE_CACHE_LOOKUP',
   /** Reading the cache's AUTH token (Secrets Manager). */
   cacheSecret: 'CODOMYRMEX_BUNDLE_CACHE_SECRET',
+  /** Reading an HTTP value source's header values (Secrets Manager). */
+  headerSecrets: 'CODOMYRMEX_BUNDLE_HEADER_SECRETS',
 } as const;
 
 export type BundlePart = keyof typeof BUNDLE_PARTS;

@@ -14,6 +14,12 @@ export {
   IAM_TOKEN_LIFETIME_SECONDS,
 } from './elastiCacheIamToken';
 export {
+  HeaderSecretError,
+  type HeaderValue,
+  headersWithSecrets,
+  type SecretHeaderValue,
+} from './headerSecrets';
+export {
   CombinedKeyProvider,
   DynamoKeyProvider,
   type DynamoKeyProviderOptions,
@@ -39,6 +45,7 @@ export {
   type DynamoValueLoaderOptions,
   HttpBatchValueLoader,
   type HttpBatchValueLoaderOptions,
+  type HttpHeaders,
   HttpValueLoader,
   type HttpValueLoaderOptions,
   LambdaValueLoader,

@@ -1,5 +1,6 @@
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
   AdaptiveKeyProvider,
@@ -11,6 +12,7 @@ import {
   type ValueLoader,
 } from '../core';
 import { omittedFromBundle } from './bundleParts';
+import { type HeaderValue, headersWithSecrets, isPlainHeaders } from './headerSecrets';
 import {
   CombinedKeyProvider,
   DynamoKeyProvider,
@@ -21,7 +23,9 @@ import {
 import {
   DynamoValueLoader,
   HttpBatchValueLoader,
+  type HttpHeaders,
   HttpValueLoader,
+  isModuleFilePath,
   LambdaValueLoader,
   loadModuleValueLoader,
 } from './valueSources';
@@ -81,6 +85,26 @@ const keySourcesSchema = z.array(keySourceSchema).check(z.minLength(1, 'list at 
 /** One key source of `CODOMYRMEX_WARMING_KEY_SOURCES`. */
 export type KeySourceConfig = z.infer<typeof keySourceSchema>;
 
+/** The largest `maxBodyBytes`: Redis's own limit on a string value. */
+const MAX_BODY_BYTES_LIMIT = 512 * 1_048_576;
+
+/** A header's value: the text itself (for what is not secret), or a reference to a Secrets Manager secret. */
+const headerValueSchema = z.union([
+  z.string(),
+  z.strictObject({
+    secretArn: z
+      .string()
+      .check(
+        z.regex(
+          /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+-[A-Za-z0-9]{6}$/,
+          'expected the full ARN of a Secrets Manager secret (ending in its 6-character suffix)',
+        ),
+      ),
+    jsonField: z.optional(text),
+    prefix: z.optional(z.string()),
+  }),
+]);
+
 const httpValueSourceSchema = z.pipe(
   z.strictObject({
     type: z.literal('http'),
@@ -88,7 +112,8 @@ const httpValueSourceSchema = z.pipe(
       httpUrl.check(z.includes('{key}', { message: 'must contain the {key} placeholder' })),
     ),
     batchUrl: z.optional(httpUrl),
-    headers: z.optional(z.record(z.string(), z.string())),
+    headers: z.optional(z.record(z.string(), headerValueSchema)),
+    maxBodyBytes: z.optional(z.int().check(z.gte(1), z.lte(MAX_BODY_BYTES_LIMIT))),
   }),
   // Narrowed to one shape or the other, so the factory needs no "maybe both" case.
   z.transform(({ urlTemplate, batchUrl, ...rest }, context) => {
@@ -115,7 +140,15 @@ const valueSourceSchema = z.discriminatedUnion(
       keyAttribute: text,
       valueAttribute: z.optional(text),
     }),
-    z.strictObject({ type: z.literal('module'), path: text }),
+    z.strictObject({
+      type: z.literal('module'),
+      path: text.check(
+        z.refine(
+          isModuleFilePath,
+          'must be the path of a file (./…, ../… or absolute), not a URL or a package name',
+        ),
+      ),
+    }),
   ],
   { error: unknownTypeError('lambda, http, dynamodb, module') },
 );
@@ -192,6 +225,7 @@ export interface SourceClients {
   s3?: S3Client;
   dynamodb?: DynamoDBDocumentClient;
   lambda?: LambdaClient;
+  secretsManager?: SecretsManagerClient;
 }
 
 export interface KeyProviderDependencies {
@@ -276,6 +310,19 @@ export const createKeyProvider = (
     })),
   );
 
+/** An HTTP source's headers: as given, or read from their secrets (once per container) when some are. */
+const httpHeaders = (
+  headers: Record<string, HeaderValue> | undefined,
+  clients: SourceClients,
+): HttpHeaders | undefined => {
+  if (headers === undefined || isPlainHeaders(headers)) return headers;
+  if (process.env.CODOMYRMEX_BUNDLE_HEADER_SECRETS !== 'omitted') {
+    clients.secretsManager ??= new SecretsManagerClient({});
+    return headersWithSecrets(headers, clients.secretsManager);
+  }
+  throw omittedFromBundle(VALUE_SOURCE_VARIABLE, 'http headers from secrets need the Secrets Manager client');
+};
+
 /**
  * Builds the consume Lambda's value loader from a parsed value source. Async because a `module`
  * source imports the user's module.
@@ -298,10 +345,12 @@ export const createValueLoader = async (
         return new LambdaValueLoader({ client: clients.lambda, functionName: config.functionName });
       }
       throw omittedFromBundle(VALUE_SOURCE_VARIABLE, `${where} needs the Lambda client`);
-    case 'http':
+    case 'http': {
+      const options = { headers: httpHeaders(config.headers, clients), maxBodyBytes: config.maxBodyBytes };
       return 'urlTemplate' in config
-        ? new HttpValueLoader({ urlTemplate: config.urlTemplate, headers: config.headers })
-        : new HttpBatchValueLoader({ url: config.batchUrl, headers: config.headers });
+        ? new HttpValueLoader({ urlTemplate: config.urlTemplate, ...options })
+        : new HttpBatchValueLoader({ url: config.batchUrl, ...options });
+    }
     case 'dynamodb':
       return new DynamoValueLoader({
         client: requireClient(clients.dynamodb, VALUE_SOURCE_VARIABLE, where, 'a DynamoDB document'),

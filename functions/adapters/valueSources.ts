@@ -12,6 +12,16 @@ import {
 } from '../core';
 import { isRetryableAwsError } from './awsErrors';
 import { parseLambdaPayload } from './keySources';
+import {
+  DEFAULT_MAX_BODY_BYTES,
+  type OriginRequest,
+  OriginRequestError,
+  type OriginResponse,
+  redactSecrets,
+  redactUrl,
+  requestOrigin,
+  urlSecrets,
+} from './originRequest';
 
 /** A value loader's source answered with an error or with something that is not a set of values. */
 export class ValueSourceError extends CacheWarmersError {
@@ -94,11 +104,8 @@ export class LambdaValueLoader {
   }
 }
 
-const isJsonContentType = (contentType: string | null): boolean =>
-  contentType !== null && /^application\/([\w.+-]+\+)?json\b/i.test(contentType);
-
-const readJson = async (response: Response, where: string): Promise<unknown> => {
-  const text = await response.text();
+const parseJson = (body: Buffer, where: string): unknown => {
+  const text = body.toString('utf8');
   try {
     return JSON.parse(text);
   } catch {
@@ -106,112 +113,210 @@ const readJson = async (response: Response, where: string): Promise<unknown> => 
   }
 };
 
-/** `fetch` that names the request when the origin cannot be reached ("fetch failed" alone says nothing). */
-const request = async (url: string, init: RequestInit & { signal: AbortSignal }, where: string) => {
-  try {
-    return await fetch(url, init);
-  } catch (error) {
-    // An aborted attempt keeps its reason (a timeout, a cancel), which the warmer reports as such.
-    if (init.signal.aborted) throw error;
-    const cause = error instanceof Error && error.cause !== undefined ? error.cause : error;
-    throw new ValueSourceError(`${where} failed: ${describeError(cause)}`, { cause: error });
-  }
-};
+/** Header values as the loader sends them: given, or resolved (from secrets) when first needed. */
+export type HttpHeaders = Record<string, string> | (() => Promise<Record<string, string>>);
 
-const failOnStatus = async (response: Response, where: string): Promise<void> => {
-  if (response.ok) return;
-  const body = await response.text().catch(() => '');
+const resolveHeaders = async (headers: HttpHeaders | undefined): Promise<Record<string, string>> =>
+  typeof headers === 'function' ? headers() : (headers ?? {});
+
+/**
+ * Sends a request and fails, naming it, on a status outside 2xx and `alsoAccepted`. The reason never
+ * shows the URL's query string or credentials, nor a secret the origin's body may echo.
+ */
+const send = async (
+  request: Omit<OriginRequest, 'headers'> & { headers: Record<string, string> },
+  where: string,
+  secrets: readonly string[],
+  alsoAccepted: readonly number[] = [],
+): Promise<OriginResponse> => {
+  const allSecrets = [...secrets, ...Object.values(request.headers)];
+  let response: OriginResponse;
+  try {
+    response = await requestOrigin(request, where);
+  } catch (error) {
+    if (error instanceof OriginRequestError)
+      throw new ValueSourceError(redactSecrets(error.message, allSecrets), { cause: error });
+    throw error;
+  }
+  if ((response.status >= 200 && response.status < 300) || alsoAccepted.includes(response.status))
+    return response;
+  const excerpt = redactSecrets(response.body.subarray(0, 200).toString('utf8'), allSecrets);
   throw new ValueSourceError(
-    `${where} answered ${response.status} ${response.statusText}${body ? `: ${body.slice(0, 200)}` : ''}`,
+    `${where} answered ${response.status} ${response.statusText}${excerpt ? `: ${excerpt}` : ''}`,
   );
 };
+
+/** The statuses by which an origin says a key has no value. */
+const NO_VALUE_STATUSES: readonly number[] = [404, 204];
 
 /** The placeholder a URL template must contain. */
 const KEY_PLACEHOLDER = '{key}';
 
-export interface HttpValueLoaderOptions {
+/**
+ * A key as one path segment (or query value): URL-encoded, and `.` / `..` with their dots encoded too,
+ * so that a key never becomes a dot-segment that names the current or parent path.
+ */
+export const encodeKeyForUrl = (key: string): string => {
+  const encoded = encodeURIComponent(key);
+  return encoded === '.' || encoded === '..' ? encoded.replaceAll('.', '%2E') : encoded;
+};
+
+/** A URL template split around its `{key}` placeholders, with the origin apart (no key can reach it). */
+interface UrlTemplate {
+  origin: string;
+  /** The path and query around each placeholder: the request's path is `pieces.join(encodedKey)`. */
+  pieces: string[];
+  /** What reasons show of the template: its origin and path, never its query or credentials. */
+  display: string;
+  /** The template's own secrets (query values), redacted wherever an origin echoes them. */
+  secrets: string[];
+}
+
+const parseUrlTemplate = (template: string, setting: string): UrlTemplate => {
+  let url: URL;
+  try {
+    url = new URL(template);
+  } catch {
+    throw new ConfigurationError(setting, `${redactUrl(template)} is not a URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigurationError(setting, `must be an http:// or https:// URL, got ${url.protocol}`);
+  }
+  if (url.username || url.password) {
+    throw new ConfigurationError(
+      setting,
+      `${redactUrl(url)} carries credentials; send them in a header, its value read from a secret`,
+    );
+  }
+  // The parser escapes the braces in a path, not in a query.
+  const pathAndQuery = `${url.pathname}${url.search}`.replaceAll('%7Bkey%7D', KEY_PLACEHOLDER);
+  return {
+    origin: url.origin,
+    pieces: pathAndQuery.split(KEY_PLACEHOLDER),
+    display: redactUrl(url).replaceAll('%7Bkey%7D', KEY_PLACEHOLDER),
+    secrets: urlSecrets(url).filter((value) => !value.includes(KEY_PLACEHOLDER)),
+  };
+};
+
+interface HttpOptions {
+  /** Sent with every request, e.g. an `authorization` header; a function is called before each one. */
+  headers?: HttpHeaders;
+  /**
+   * The largest response body read, in bytes: a larger one fails (the key, or the batch) with the
+   * reason, unread. @default 8 MiB
+   */
+  maxBodyBytes?: number;
+}
+
+export interface HttpValueLoaderOptions extends HttpOptions {
   /** A URL with `{key}` where the URL-encoded key goes, e.g. `https://api.example.com/products/{key}`. */
   urlTemplate: string;
-  /** Sent with every request, e.g. an `authorization` header. */
-  headers?: Record<string, string>;
 }
 
 /**
- * Loads one value per key with `GET` from an HTTP origin. `404` (and `204`) mean the key has no
- * value; any other status outside 2xx fails the key, naming the status. A JSON body
- * (`application/json` or `…+json`) is parsed; any other body is kept as text.
+ * Loads one value per key with `GET` from an HTTP origin: the value is the response body, byte for
+ * byte, as a Buffer (the cache then holds exactly what the origin served). `404` (and `204`) mean the
+ * key has no value; any other status outside 2xx fails the key, naming the status. Redirects are
+ * followed within the origin only; a body over `maxBodyBytes` fails the key.
  *
  * @example
  * const loader = new HttpValueLoader({ urlTemplate: 'https://api.example.com/products/{key}' });
  */
 export class HttpValueLoader {
   public readonly kind = 'single';
+  readonly #template: UrlTemplate;
   readonly #options: HttpValueLoaderOptions;
 
   public constructor(options: HttpValueLoaderOptions) {
-    if (!options.urlTemplate.includes(KEY_PLACEHOLDER)) {
+    this.#template = parseUrlTemplate(options.urlTemplate, 'urlTemplate');
+    if (this.#template.pieces.length < 2) {
       throw new ConfigurationError(
         'urlTemplate',
-        `"${options.urlTemplate}" has no ${KEY_PLACEHOLDER} placeholder`,
+        `${this.#template.display} has no ${KEY_PLACEHOLDER} placeholder in its path or query`,
       );
     }
     this.#options = options;
   }
 
-  public async loadOne(key: string, signal: AbortSignal): Promise<unknown> {
-    const url = this.#options.urlTemplate.replaceAll(KEY_PLACEHOLDER, encodeURIComponent(key));
-    const where = `GET ${url}`;
-    const response = await request(url, { headers: this.#options.headers, signal }, where);
-    if (response.status === 404 || response.status === 204) {
-      await response.body?.cancel();
-      return undefined;
-    }
-    await failOnStatus(response, where);
-    return isJsonContentType(response.headers.get('content-type'))
-      ? readJson(response, where)
-      : response.text();
+  public async loadOne(key: string, signal: AbortSignal): Promise<Buffer | undefined> {
+    const { origin, pieces, display, secrets } = this.#template;
+    const where = `GET ${display.replaceAll(KEY_PLACEHOLDER, encodeKeyForUrl(key))}`;
+    const response = await send(
+      {
+        method: 'GET',
+        origin,
+        path: pieces.join(encodeKeyForUrl(key)),
+        headers: await resolveHeaders(this.#options.headers),
+        signal,
+        maxBodyBytes: this.#options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+      },
+      where,
+      secrets,
+      NO_VALUE_STATUSES,
+    );
+    return NO_VALUE_STATUSES.includes(response.status) ? undefined : response.body;
   }
 }
 
-export interface HttpBatchValueLoaderOptions {
+export interface HttpBatchValueLoaderOptions extends HttpOptions {
   /** The batch endpoint: it receives `POST { "keys": [...] }` and answers a JSON object of key → value. */
   url: string;
-  headers?: Record<string, string>;
 }
 
 /**
  * Loads a batch of values with one `POST { "keys": [...] }` to an HTTP endpoint that answers a JSON
  * object of key → value; keys left out (or `null`) have no value. A status outside 2xx fails the batch.
+ * Redirects are followed within the origin only; a body over `maxBodyBytes` fails the batch.
  *
  * @example
  * const loader = new HttpBatchValueLoader({ url: 'https://api.example.com/products:batchGet' });
  */
 export class HttpBatchValueLoader {
   public readonly kind = 'batch';
+  readonly #url: UrlTemplate;
   readonly #options: HttpBatchValueLoaderOptions;
 
   public constructor(options: HttpBatchValueLoaderOptions) {
+    this.#url = parseUrlTemplate(options.url, 'url');
     this.#options = options;
   }
 
   public async loadMany(keys: readonly string[], signal: AbortSignal): Promise<Map<string, unknown>> {
-    const { url, headers } = this.#options;
-    const where = `POST ${url}`;
-    const response = await request(
-      url,
+    const { origin, pieces, display, secrets } = this.#url;
+    const where = `POST ${display}`;
+    const response = await send(
       {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json', ...headers },
+        origin,
+        path: pieces.join(KEY_PLACEHOLDER),
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json',
+          ...(await resolveHeaders(this.#options.headers)),
+        },
         body: JSON.stringify({ keys }),
         signal,
+        maxBodyBytes: this.#options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
       },
       where,
+      secrets,
     );
-    await failOnStatus(response, where);
-    const values = await readJson(response, where);
-    return valuesOfRequestedKeys(keys, values, where);
+    return valuesOfRequestedKeys(keys, parseJson(response.body, where), where);
   }
 }
+
+/**
+ * An unmarshalled DynamoDB value as plain JSON data: the document client's Sets become arrays and its
+ * binary values base64 text, as JSON.stringify would otherwise write `{}` and index → byte objects.
+ */
+const asPlainJson = (value: unknown): unknown => {
+  if (value instanceof Set) return [...value].map(asPlainJson);
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  if (Array.isArray(value)) return value.map(asPlainJson);
+  if (isPlainObject(value))
+    return Object.fromEntries(Object.entries(value).map(([name, field]) => [name, asPlainJson(field)]));
+  return value;
+};
 
 /** Keys BatchGetItem accepts per call. */
 const BATCH_GET_LIMIT = 100;
@@ -246,7 +351,8 @@ export interface DynamoValueLoaderOptions {
 /**
  * Loads a batch of values from a DynamoDB table with BatchGetItem, 100 keys per call, retrying the
  * keys DynamoDB leaves unprocessed with backoff. Keys still unprocessed after the retries fail the
- * batch. The value is the whole item, or one attribute of it.
+ * batch. The value is the whole item, or one attribute of it, unmarshalled to plain JSON data (sets
+ * as arrays, binary as base64), so the cache holds the item as JSON.
  *
  * @example
  * const loader = new DynamoValueLoader({
@@ -298,7 +404,7 @@ export class DynamoValueLoader {
         for (const item of output.Responses?.[tableName] ?? []) {
           const key: unknown = item[keyAttribute];
           const value: unknown = valueAttribute ? item[valueAttribute] : item;
-          if (typeof key === 'string' && value !== undefined) values.set(key, value);
+          if (typeof key === 'string' && value !== undefined) values.set(key, asPlainJson(value));
         }
         pending = output.UnprocessedKeys?.[tableName]?.Keys ?? [];
         if (pending.length > 0)
@@ -336,13 +442,19 @@ const findLoadValues = (module: unknown): LoadValues | undefined => {
 const isPlainObjectOrModule = (value: unknown): value is Record<string, unknown> =>
   (typeof value === 'object' || typeof value === 'function') && value !== null;
 
+/** A file path, relative (`./`, `../`) or absolute: never a URL (`data:`, `https:`, `file:`) or a package name. */
+export const isModuleFilePath = (path: string): boolean =>
+  path.startsWith('./') || path.startsWith('../') || isAbsolute(path);
+
 /**
  * Imports a user module that exports `loadValues(keys)` (returning a key → value object or Map; keys
- * left out have no value) and wraps it in a `BatchValueLoader`. A relative path is resolved from the
- * working directory (the function's root in Lambda); a bare name is imported as a package.
- * `loadValues` also receives the attempt's AbortSignal as a second argument.
+ * left out have no value) and wraps it in a `BatchValueLoader`. The module is a file: a relative path
+ * is resolved from the working directory (the function's root in Lambda, where the construct bundles
+ * it); URLs (a `data:` URL is code) and package names are refused. `loadValues` also receives the
+ * attempt's AbortSignal as a second argument.
  *
- * @throws ConfigurationError when the module cannot be imported or has no `loadValues` function.
+ * @throws ConfigurationError when the path is not a file path, the module cannot be imported or has
+ * no `loadValues` function.
  *
  * @example
  * const loader = await loadModuleValueLoader('./loaders/products.mjs');
@@ -350,14 +462,16 @@ const isPlainObjectOrModule = (value: unknown): value is Record<string, unknown>
 export const loadModuleValueLoader = async (
   modulePath: string,
 ): Promise<BatchValueLoader<string, unknown>> => {
-  const setting = `value module ${modulePath}`;
-  const specifier =
-    modulePath.startsWith('.') || isAbsolute(modulePath)
-      ? pathToFileURL(resolve(modulePath)).href
-      : modulePath;
+  const setting = `value module ${modulePath.slice(0, 80)}`;
+  if (!isModuleFilePath(modulePath)) {
+    throw new ConfigurationError(
+      setting,
+      'must be the path of a file (./…, ../… or absolute), not a URL or a package name',
+    );
+  }
   let module: unknown;
   try {
-    module = await import(specifier);
+    module = await import(pathToFileURL(resolve(modulePath)).href);
   } catch (error) {
     throw new ConfigurationError(setting, `cannot be imported: ${describeError(error)}`);
   }

@@ -51,6 +51,19 @@ const readBody = async (request: IncomingMessage): Promise<Buffer | undefined> =
   return bytes > MAX_PAYLOAD_BYTES ? undefined : Buffer.concat(chunks);
 };
 
+/**
+ * Why a request is refused, if it is: a browser's cross-site request (any `Origin` but the server's own;
+ * SDK clients send none) or a `Host` other than the loopback address served (DNS rebinding).
+ */
+const refuseForeignRequest = (request: IncomingMessage, servedHost: string): string | undefined => {
+  const { host, origin } = request.headers;
+  if (host !== servedHost)
+    return `the local runtime answers requests to ${servedHost} only, not to Host ${String(host)}`;
+  if (origin !== undefined && origin !== `http://${servedHost}`)
+    return `the local runtime refuses cross-origin requests (Origin ${origin})`;
+  return undefined;
+};
+
 /** The body the Node.js runtime answers for an error the function threw. */
 const describeFunctionError = (error: unknown) =>
   error instanceof Error
@@ -64,7 +77,8 @@ const describeFunctionError = (error: unknown) =>
  * `X-Amz-Function-Error: Unhandled` and `{ errorType, errorMessage, trace }`), `Event` → 202 and the
  * function runs on, `DryRun` → 204; an unknown function or qualifier → 404 `ResourceNotFoundException`;
  * a payload that is not JSON → 400 `InvalidRequestContentException`; over 6 MB → 413 `RequestTooLargeException`.
- * Only `$LATEST` exists; credentials and signatures are not checked.
+ * Only `$LATEST` exists; credentials and signatures are not checked, but a request with a foreign
+ * `Origin` (a web page's) or a `Host` other than `127.0.0.1:<port>` is refused with 403.
  *
  * @example
  * const server = await startLambdaInvokeServer({ functions: new Map([['echo', async (payload) => payload]]) });
@@ -83,7 +97,14 @@ export const startLambdaInvokeServer = async (
     return promise;
   };
 
+  /** `127.0.0.1:<port>`, once listening: the one Host the server answers. */
+  let servedHost = '';
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    const refusal = refuseForeignRequest(request, servedHost);
+    if (refusal) {
+      sendApiError(response, 403, 'AccessDeniedException', refusal);
+      return;
+    }
     const url = new URL(request.url ?? '/', 'http://localhost');
     const match = INVOKE_PATH.exec(url.pathname);
     if (request.method !== 'POST' || !match?.[1]) {
@@ -178,6 +199,7 @@ export const startLambdaInvokeServer = async (
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  servedHost = `127.0.0.1:${port}`;
   return {
     endpoint: `http://127.0.0.1:${port}`,
     async close() {

@@ -99,7 +99,9 @@ const expectRunEndedWhole = async (runId: string, run: RunStatusReport) => {
   const cached = await keysInRedis();
   expect(cached).toHaveLength(KEYS - 1);
   expect(cached).not.toContain(POISON);
-  expect(await store.get('item:500')).toEqual({ key: 'item:500' });
+  // What an application reading the key sees: exactly the origin's body.
+  const { stdout } = await promisify(execFile)('redis-cli', ['-p', String(redis.port), 'GET', 'item:500']);
+  expect(stdout).toBe(`${JSON.stringify({ key: 'item:500' })}\n`);
   const letters = await deadLettersOf(runId);
   expect(letters.flatMap((letter) => letter.keys)).toEqual([POISON]);
   expect(letters[0]?.errors[POISON]).toMatch(/answered 500 .*row 31337 is corrupt/);

@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -151,7 +153,9 @@ describe('serverless pipeline: warm → SQS → consume → Redis', () => {
     const cached = keys.filter((key) => remaining.get(key) !== undefined);
     expect(cached).toHaveLength(KEYS - 1);
     expect(cached).not.toContain(POISON);
-    expect(await store.get('item:7')).toEqual({ key: 'item:7', price: 6 });
+    // What an application reading the key sees: exactly the origin's body.
+    const { stdout } = await promisify(execFile)('redis-cli', ['-u', redis.url, 'GET', 'item:7']);
+    expect(stdout).toBe(`${JSON.stringify({ key: 'item:7', price: 6 })}\n`);
   }, 180_000);
 
   it('the poison key is in the DLQ with its reason, alone', async () => {

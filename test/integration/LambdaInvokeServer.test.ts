@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { InvokeCommand, LambdaClient, ResourceNotFoundException } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -119,5 +120,71 @@ describe('the local Lambda Invoke endpoint, through @aws-sdk/client-lambda', () 
     expect(asyncErrors).toEqual([
       { functionName: 'broken', error: new RangeError('limit must be positive') },
     ]);
+  });
+});
+
+describe('requests from elsewhere than a local client', () => {
+  let guarded: LambdaInvokeServer;
+  const ran: unknown[] = [];
+
+  beforeAll(async () => {
+    guarded = await startLambdaInvokeServer({
+      functions: new Map<string, LocalFunction>([['record', async (event) => ran.push(event)]]),
+    });
+  });
+
+  afterAll(async () => {
+    await guarded?.close();
+  });
+
+  /** A raw POST, as a web page (or a rebinding DNS name) would send it. */
+  const post = (headers: Record<string, string>) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const { hostname, port } = new URL(guarded.endpoint);
+      const request = httpRequest(
+        {
+          hostname,
+          port,
+          method: 'POST',
+          path: '/2015-03-31/functions/record/invocations',
+          headers: { 'content-type': 'text/plain', ...headers },
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () =>
+            resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+          );
+        },
+      );
+      request.once('error', reject);
+      request.end('{"keys":["from a web page"]}');
+    });
+
+  it('refuses a cross-site request, and runs nothing', async () => {
+    const answer = await post({ origin: 'http://evil.example' });
+
+    expect(answer.status).toBe(403);
+    expect(JSON.parse(answer.body)).toEqual({
+      Type: 'User',
+      message: 'the local runtime refuses cross-origin requests (Origin http://evil.example)',
+    });
+    expect(ran).toEqual([]);
+  });
+
+  it('refuses a Host other than the loopback address it serves', async () => {
+    const answer = await post({ host: `rebound.example:${new URL(guarded.endpoint).port}` });
+
+    expect(answer.status).toBe(403);
+    expect(answer.body).toContain(
+      `the local runtime answers requests to ${new URL(guarded.endpoint).host} only, not to Host rebound.example:`,
+    );
+  });
+
+  it('accepts its own origin', async () => {
+    const answer = await post({ origin: guarded.endpoint });
+
+    expect(answer.status).toBe(200);
+    expect(ran).toEqual([{ keys: ['from a web page'] }]);
   });
 });

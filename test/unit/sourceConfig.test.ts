@@ -1,10 +1,13 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetObjectCommand, type GetObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -151,6 +154,19 @@ describe('parseValueSource', () => {
     },
     { type: 'dynamodb', tableName: 'documents', keyAttribute: 'key', valueAttribute: 'data' },
     { type: 'module', path: './loaders/products.mjs' },
+    {
+      type: 'http',
+      urlTemplate: 'https://api.example.com/items/{key}',
+      headers: {
+        accept: 'application/json',
+        authorization: {
+          secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:origin/token-AbCdEf',
+          jsonField: 'token',
+          prefix: 'Bearer ',
+        },
+      },
+      maxBodyBytes: 1_048_576,
+    },
   ])('parses %j', (source) => {
     expect(parseValueSource(valueSource(source))).toEqual(source);
   });
@@ -176,6 +192,23 @@ describe('parseValueSource', () => {
       'set exactly one of urlTemplate',
     ],
     [{ type: 'memcached' }, 'type: type must be one of lambda, http, dynamodb, module'],
+    [
+      {
+        type: 'http',
+        urlTemplate: 'https://a/{key}',
+        headers: { 'x-api-key': { secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:key' } },
+      },
+      'headers.x-api-key',
+    ],
+    [{ type: 'http', urlTemplate: 'https://a/{key}', maxBodyBytes: 0 }, 'maxBodyBytes: Too small'],
+    ...[
+      'data:text/javascript,export const loadValues=()=>({})',
+      'https://evil.example/m.mjs',
+      'some-package',
+    ].map((path): [unknown, string] => [
+      { type: 'module', path },
+      'path: must be the path of a file (./…, ../… or absolute), not a URL or a package name',
+    ]),
     [['lambda'], 'Invalid input: expected object, received array'],
   ])('rejects %j, naming the variable and the path', (value, problem) => {
     const error = configurationError(() => parseValueSource(valueSource(value)));
@@ -319,6 +352,43 @@ describe('createValueLoader', () => {
     );
     const module = await create({ type: 'module', path: join(directory, 'values.mjs') });
     expect(module.kind).toBe('batch');
+  });
+
+  it('reads the headers of an HTTP source from their secret, before the first request', async () => {
+    const secrets = mockClient(SecretsManagerClient);
+    const secretArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:origin-AbCdEf';
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: 'KEY-1234' });
+    const requests: Record<string, string | string[] | undefined>[] = [];
+    const origin = createServer((request, response) => {
+      requests.push(request.headers);
+      response.end('value');
+    });
+    await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
+    const { port } = origin.address() as AddressInfo;
+
+    try {
+      const loader = await createValueLoader(
+        parseValueSource(
+          valueSource({
+            type: 'http',
+            urlTemplate: `http://127.0.0.1:${port}/items/{key}`,
+            headers: { 'x-api-key': { secretArn } },
+          }),
+        ),
+        { secretsManager: new SecretsManagerClient({}) },
+      );
+      expect(secrets.calls()).toHaveLength(0);
+      const single = loader as HttpValueLoader;
+      await single.loadOne('a', new AbortController().signal);
+      await single.loadOne('b', new AbortController().signal);
+    } finally {
+      origin.closeAllConnections();
+      await new Promise((resolve) => origin.close(resolve));
+      secrets.restore();
+    }
+
+    expect(requests.map((headers) => headers['x-api-key'])).toEqual(['KEY-1234', 'KEY-1234']);
+    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(1);
   });
 
   it('says to redeploy when the source needs a client its bundle was built without', async () => {

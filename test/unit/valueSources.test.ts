@@ -255,6 +255,17 @@ describe('loadModuleValueLoader', () => {
     );
   });
 
+  it.each([
+    'data:text/javascript,export const loadValues = async () => ({ a: "injected" });',
+    'file:///etc/passwd',
+    'node:fs',
+    'some-package',
+  ])('imports no URL or package, only a file path: %s', async (path) => {
+    await expect(loadModuleValueLoader(path)).rejects.toThrow(
+      'must be the path of a file (./…, ../… or absolute), not a URL or a package name',
+    );
+  });
+
   it('rejects a module that cannot be imported', async () => {
     const error = await loadModuleValueLoader(join(directory, 'missing.mjs')).catch(
       (thrown: unknown) => thrown,

@@ -19,6 +19,7 @@ import { CacheWarmerStack } from '../../../infra/CacheWarmerStack';
 import type { ExistingCacheProps } from '../../../infra/cacheConnection';
 import { VALUE_MODULE_FILE } from '../../../infra/functionBundling';
 import { HANDLER_METRICS } from '../../../infra/monitoring';
+import { RUN_STORE_ACTIONS } from '../../../infra/runStoreGrants';
 import { CACHE_WARMER_OUTPUTS } from '../../../infra/stackOutputs';
 
 /** Synthesis (with esbuild even more) is slow on a small machine; the assertions themselves are not. */
@@ -438,13 +439,72 @@ describe('source grants: exactly the calls each source makes, on exactly its res
   });
 
   it('lets the consume function batch-get only from the value table', () => {
-    expect(grantsOf(/consumeRole/, 'dynamodb:BatchGetItem')).toContainEqual(
+    expect(grantsOf(/consumeRole/, 'dynamodb:BatchGetItem')).toEqual([
       'arn:<Partition>:dynamodb:<Region>:<AccountId>:table/products',
-    );
+    ]);
+  });
+
+  it('grants on the runs table exactly the calls the run store makes, on the table and its named index', () => {
+    for (const name of ['warm', 'consume', 'control']) {
+      const onRuns = statementsOf(sources.template, new RegExp(`${name}Role`)).filter((statement) =>
+        JSON.stringify(statement.Resource).includes('RunsTable'),
+      );
+      expect(onRuns.flatMap(actionsOf).sort()).toEqual([...RUN_STORE_ACTIONS].sort());
+      expect(onRuns.flatMap((statement) => statement.Resource as unknown[])).toEqual([
+        { 'Fn::GetAtt': [expect.stringMatching(/RunsTable/), 'Arn'] },
+        {
+          'Fn::Join': [
+            '',
+            [{ 'Fn::GetAtt': [expect.stringMatching(/RunsTable/), 'Arn'] }, '/index/byStartedAt'],
+          ],
+        },
+      ]);
+    }
+    expect(
+      statementsOf(sources.template, /trackRole/).filter((statement) =>
+        JSON.stringify(statement.Resource).includes('RunsTable'),
+      ),
+    ).toEqual([]);
   });
 
   it('needs no cdk-nag acknowledgement for them', () => {
     expect(unacknowledgedFindings(sources.stack)).toEqual([]);
+  });
+});
+
+describe('HTTP headers read from a secret', () => {
+  const secretArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:origin-api-key-AbCdEf';
+  const valueSource = {
+    type: 'http' as const,
+    urlTemplate: 'https://api.example.com/items/{key}',
+    headers: { accept: 'application/json', 'x-api-key': { secretArn } },
+  };
+  const { stack, template } = synthesize({ valueSource, vpcEgress: 'endpoints' });
+
+  it('lets the consume function alone read exactly that secret', () => {
+    expect(statementsOf(template, /consumeRole/)).toContainEqual(
+      expect.objectContaining({ Action: 'secretsmanager:GetSecretValue', Resource: secretArn }),
+    );
+    for (const name of ['warm', 'track', 'control']) {
+      const secretActions = statementsOf(template, new RegExp(`${name}Role`))
+        .flatMap(actionsOf)
+        .filter((action) => action.startsWith('secretsmanager:'));
+      expect(secretActions).toEqual([]);
+    }
+  });
+
+  it('puts only the secret’s ARN in the template, and reaches Secrets Manager through an endpoint', () => {
+    expect(JSON.parse(String(environmentOf(template, 'consume')[VALUE_SOURCE_VARIABLE]))).toEqual(
+      valueSource,
+    );
+    template.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+      ServiceName: { 'Fn::Join': ['', ['com.amazonaws.', { Ref: 'AWS::Region' }, '.secretsmanager']] },
+      VpcEndpointType: 'Interface',
+    });
+  });
+
+  it('needs no cdk-nag acknowledgement for it', () => {
+    expect(unacknowledgedFindings(stack)).toEqual([]);
   });
 });
 
@@ -458,6 +518,12 @@ describe('value source module', () => {
       }),
     ).toThrow(/valueSource or valueModuleEntry, not both/);
     expect(() => synthesize({ valueModuleEntry: `${entry}.missing` })).toThrow(/does not exist/);
+  });
+
+  it('runs no module but the one it bundles: a module value source is refused', () => {
+    expect(() => synthesize({ valueSource: { type: 'module', path: `./${VALUE_MODULE_FILE}` } })).toThrow(
+      /a module value source runs only the module the construct bundles: set valueModuleEntry/,
+    );
   });
 
   it(
@@ -876,6 +942,51 @@ describe('network: VPC endpoints or NAT', () => {
     ).toBeUndefined();
   });
 
+  /** The functions' security group's egress rules, as `port → destination`. */
+  const functionEgress = ({ stack, template, warmer }: Omit<Synthesized, 'app'>): string[] => {
+    const group = stack.getLogicalId(warmer.functionSecurityGroup?.node.defaultChild as ec2.CfnSecurityGroup);
+    const lookups = template.findResources('Custom::AWS');
+    const destination = (rule: Record<string, unknown>): string => {
+      if (rule.CidrIp) return String(rule.CidrIp);
+      if (rule.DestinationSecurityGroupId) {
+        const [id] = (rule.DestinationSecurityGroupId as { 'Fn::GetAtt': string[] })['Fn::GetAtt'];
+        return `group ${id?.replace(/^Warmer/, '').replace(/[0-9A-F]{8}$/, '')}`;
+      }
+      const [lookup] = (rule.DestinationPrefixListId as { 'Fn::GetAtt': string[] })['Fn::GetAtt'];
+      const filter = JSON.stringify(lookups[lookup ?? '']?.Properties.Create);
+      return `prefix list of ${/\.(dynamodb|s3)\\"/.exec(filter)?.[1]}`;
+    };
+    const inline = (template.findResources('AWS::EC2::SecurityGroup')[group]?.Properties
+      .SecurityGroupEgress ?? []) as Record<string, unknown>[];
+    const separate = Object.values(template.findResources('AWS::EC2::SecurityGroupEgress'))
+      .map((rule) => rule.Properties)
+      .filter((rule) => rule.GroupId['Fn::GetAtt'][0] === group);
+    return [...inline, ...separate]
+      .map((rule) => `${rule.IpProtocol}/${rule.FromPort} → ${destination(rule)}`)
+      .sort();
+  };
+
+  it('lets the functions reach only the cache, the interface endpoints and the gateway endpoints’ prefix lists', () => {
+    expect(functionEgress(eager)).toEqual(
+      [
+        ...SERVERLESS_CACHE_PORTS.map((port) => `tcp/${port} → group CacheSecurityGroup`),
+        'tcp/443 → group EndpointSecurityGroup',
+        'tcp/443 → prefix list of dynamodb',
+        'tcp/443 → prefix list of s3',
+      ].sort(),
+    );
+  });
+
+  it('opens HTTPS to anywhere only with a NAT gateway', () => {
+    expect(functionEgress(scheduled)).toEqual(
+      [
+        ...SERVERLESS_CACHE_PORTS.map((port) => `tcp/${port} → group CacheSecurityGroup`),
+        'tcp/443 → 0.0.0.0/0',
+      ].sort(),
+    );
+    scheduled.template.resourceCountIs('Custom::AWS', 0);
+  });
+
   it('routes through one NAT gateway when the value source is an HTTP origin on the internet', () => {
     scheduled.template.resourceCountIs('AWS::EC2::NatGateway', 1);
     expect(endpointServices(scheduled.template, 'Interface')).toEqual([]);
@@ -980,6 +1091,8 @@ describe('least privilege and cdk-nag', () => {
     'ec2:DeleteNetworkInterface',
     'ec2:AssignPrivateIpAddresses',
     'ec2:UnassignPrivateIpAddresses',
+    // The deploy-time lookup of the gateway endpoints' prefix lists, for the functions' egress rules.
+    'ec2:DescribePrefixLists',
   ]);
 
   it.each([

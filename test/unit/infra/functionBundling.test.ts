@@ -34,7 +34,14 @@ describe('omittedBundleParts', () => {
   it('leaves out every optional part a warm function with static keys and no cache reads never calls', () => {
     const environment = { [KEY_SOURCES_VARIABLE]: JSON.stringify([{ type: 'static', keys: ['home'] }]) };
 
-    expect(omittedBundleParts(environment)).toEqual(['s3', 'lambda', 'cache', 'cacheLookup', 'cacheSecret']);
+    expect(omittedBundleParts(environment)).toEqual([
+      's3',
+      'lambda',
+      'cache',
+      'cacheLookup',
+      'cacheSecret',
+      'headerSecrets',
+    ]);
   });
 
   it('keeps what the sources and the cache settings name', () => {
@@ -46,13 +53,35 @@ describe('omittedBundleParts', () => {
         ]),
         ...resourceVariables({ cacheName: 'products', cacheAuth: 'iam', cacheUser: 'warmer' }),
       }),
-    ).toEqual(['cacheSecret']);
+    ).toEqual(['cacheSecret', 'headerSecrets']);
     expect(
       omittedBundleParts({
         [VALUE_SOURCE_VARIABLE]: JSON.stringify({ type: 'lambda', functionName: 'values' }),
         ...resourceVariables({ cacheUrl: 'rediss://cache:6379', cacheAuth: 'token', cacheSecretArn: 'arn' }),
       }),
-    ).toEqual(['s3', 'cacheLookup']);
+    ).toEqual(['s3', 'cacheLookup', 'headerSecrets']);
+  });
+
+  it('keeps the Secrets Manager client for HTTP headers read from a secret', () => {
+    const headers = {
+      accept: 'application/json',
+      'x-api-key': { secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:origin-AbCdEf' },
+    };
+
+    expect(
+      omittedBundleParts({
+        [VALUE_SOURCE_VARIABLE]: JSON.stringify({ type: 'http', urlTemplate: 'https://a/{key}', headers }),
+      }),
+    ).not.toContain('headerSecrets');
+    expect(
+      omittedBundleParts({
+        [VALUE_SOURCE_VARIABLE]: JSON.stringify({
+          type: 'http',
+          urlTemplate: 'https://a/{key}',
+          headers: { accept: 'application/json' },
+        }),
+      }),
+    ).toContain('headerSecrets');
   });
 });
 
