@@ -154,6 +154,23 @@ describe('RedisStore', () => {
     expect(await store.get('plain')).toBe('v1');
   });
 
+  it('keeps the version beside the value, expiring with it, where the application never reads', async () => {
+    await store.set('beside', { id: 1, name: 'v4' }, { mode: 'ifNewer', version: 4, ttlSeconds: 60 });
+    expect(await raw.get('test:beside')).toBe('{"id":1,"name":"v4"}');
+    const [versionKey] = await raw.keys('__cache-warmers:version:*test:beside');
+    expect(await raw.get(versionKey as string)).toBe('4');
+    const [valueTtl, versionTtl] = await Promise.all([
+      raw.pttl('test:beside'),
+      raw.pttl(versionKey as string),
+    ]);
+    expect(versionTtl).toBeGreaterThan(50_000);
+    expect(Math.abs(valueTtl - versionTtl)).toBeLessThan(1_000);
+    await raw.del('test:beside');
+    expect((await store.set('beside', 'v3', { mode: 'ifNewer', version: 3 })).status).toBe('written');
+    expect(await store.delete('beside')).toBe(true);
+    expect(await raw.exists(versionKey as string)).toBe(0);
+  });
+
   it('keeps the highest version under concurrent ifNewer writers', async () => {
     const writers = [store, new RedisStore({ url: redis.url, keyPrefix: 'test:' })];
     try {
