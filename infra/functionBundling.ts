@@ -94,6 +94,7 @@ export const omittedBundleParts = (environment: Readonly<Record<string, string>>
     // With a URL, the name only names the cache for IAM tokens: nothing is looked up.
     cacheLookup: cacheName !== undefined && cacheUrl === undefined,
     cacheSecret: environment[resourceVariable('cacheAuth')] === 'token',
+    msgpack: environment[resourceVariable('cacheEncoding')] === 'msgpack',
   };
   return (Object.keys(used) as BundlePart[]).filter((part) => !used[part]);
 };

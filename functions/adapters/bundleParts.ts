@@ -19,6 +19,8 @@ export const BUNDLE_PARTS = {
   cacheLookup: 'CODOMYRMEX_BUNDLE_CACHE_LOOKUP',
   /** Reading the cache's AUTH token (Secrets Manager). */
   cacheSecret: 'CODOMYRMEX_BUNDLE_CACHE_SECRET',
+  /** The MessagePack encoding of cached values. */
+  msgpack: 'CODOMYRMEX_BUNDLE_MSGPACK',
 } as const;
 
 export type BundlePart = keyof typeof BUNDLE_PARTS;

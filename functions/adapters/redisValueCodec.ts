@@ -1,6 +1,7 @@
 import * as zlib from 'node:zlib';
 import { decode as decodeMessagePack, encode as encodeMessagePack } from '@msgpack/msgpack';
 import { ConfigurationError } from '../core';
+import { omittedFromBundle } from './bundleParts';
 
 /** How a value becomes the bytes of its cache key: what the application reads back. */
 export type RedisEncoding = 'json' | 'msgpack';
@@ -130,8 +131,11 @@ export const createValueCodec = <V>(
     encode = (_key, value) => encodePlain(value);
     decode = (_key, stored) => decodePlain(stored) as V;
   } else if (encoding === 'msgpack') {
-    encode = (_key, value) => encodeMessagePackValue(value);
-    decode = (_key, stored) => decodeMessagePackValue(stored) as V;
+    // The bundle of a function deployed with another encoding leaves the MessagePack library out.
+    if (process.env.CODOMYRMEX_BUNDLE_MSGPACK !== 'omitted') {
+      encode = (_key, value) => encodeMessagePackValue(value);
+      decode = (_key, stored) => decodeMessagePackValue(stored) as V;
+    } else throw omittedFromBundle('encoding', 'msgpack needs the MessagePack encoder');
   } else if (isEncoder(encoding)) {
     encode = (key, value) => {
       const encoded = encoding.encode(key, value);

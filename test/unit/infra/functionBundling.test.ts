@@ -34,7 +34,14 @@ describe('omittedBundleParts', () => {
   it('leaves out every optional part a warm function with static keys and no cache reads never calls', () => {
     const environment = { [KEY_SOURCES_VARIABLE]: JSON.stringify([{ type: 'static', keys: ['home'] }]) };
 
-    expect(omittedBundleParts(environment)).toEqual(['s3', 'lambda', 'cache', 'cacheLookup', 'cacheSecret']);
+    expect(omittedBundleParts(environment)).toEqual([
+      's3',
+      'lambda',
+      'cache',
+      'cacheLookup',
+      'cacheSecret',
+      'msgpack',
+    ]);
   });
 
   it('keeps what the sources and the cache settings name', () => {
@@ -46,13 +53,16 @@ describe('omittedBundleParts', () => {
         ]),
         ...resourceVariables({ cacheName: 'products', cacheAuth: 'iam', cacheUser: 'warmer' }),
       }),
-    ).toEqual(['cacheSecret']);
+    ).toEqual(['cacheSecret', 'msgpack']);
     expect(
       omittedBundleParts({
         [VALUE_SOURCE_VARIABLE]: JSON.stringify({ type: 'lambda', functionName: 'values' }),
         ...resourceVariables({ cacheUrl: 'rediss://cache:6379', cacheAuth: 'token', cacheSecretArn: 'arn' }),
       }),
-    ).toEqual(['s3', 'cacheLookup']);
+    ).toEqual(['s3', 'cacheLookup', 'msgpack']);
+    expect(
+      omittedBundleParts(resourceVariables({ cacheUrl: 'redis://cache', cacheEncoding: 'msgpack' })),
+    ).not.toContain('msgpack');
   });
 });
 
@@ -63,11 +73,18 @@ describe('bundleDefine', () => {
     const trimmed = await bundledPackages('consume', bundleDefine(environment));
     const everyPart = await bundledPackages('consume', {});
 
-    for (const client of ['client-lambda', 'client-elasticache', 'client-secrets-manager']) {
-      expect(everyPart).toContain(`@aws-sdk/${client}`);
-      expect(trimmed).not.toContain(`@aws-sdk/${client}`);
+    for (const client of [
+      '@aws-sdk/client-lambda',
+      '@aws-sdk/client-elasticache',
+      '@aws-sdk/client-secrets-manager',
+      '@msgpack/msgpack',
+    ]) {
+      expect(everyPart).toContain(client);
+      expect(trimmed).not.toContain(client);
     }
     expect(trimmed).toContain('ioredis');
+    const msgpack = { ...environment, ...resourceVariables({ cacheEncoding: 'msgpack' }) };
+    expect(await bundledPackages('consume', bundleDefine(msgpack))).toContain('@msgpack/msgpack');
   }, 60_000);
 
   it('builds a warm bundle that reads no cache without the Redis client', async () => {
