@@ -111,7 +111,7 @@ export const run: Scenario = async () => {
       },
       {
         label:
-          'CPU per new key: redis-benchmark’s server µs ÷ the larger of setMany’s server µs and client µs (the wall ratio on two idle cores)',
+          'CPU per new key: redis-benchmark’s server µs ÷ the larger of setMany’s server µs and client µs (what the wall ratio approaches on two idle cores)',
         value: referenceServerMicros / Math.max(serverMicros, clientMicros),
         detail: `server ${serverMicros.toFixed(1)} µs and client ${clientMicros.toFixed(1)} µs per key; redis-benchmark’s server ${referenceServerMicros.toFixed(1)} µs`,
       },
