@@ -16,13 +16,24 @@ import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as triggers from 'aws-cdk-lib/triggers';
 import { Construct, type IConstruct } from 'constructs';
+import type { RedisCompression, RedisEncoding, RedisValueType } from '../functions/adapters/redisValueCodec';
 import type { KeySourceConfig, ValueSourceConfig } from '../functions/adapters/sourceConfig';
 import { KEY_SOURCES_VARIABLE, VALUE_SOURCE_VARIABLE } from '../functions/adapters/sourceConfig';
 import { type KeyAttribute, RUNS_TABLE, type TableDesign, TRACKER_TABLE } from '../functions/adapters/tables';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../functions/adapters/warmMessage';
 import { DEPLOY_PAYLOAD, SCHEDULE_PAYLOAD } from '../functions/adapters/warmTriggers';
-import { resolveWarmingConfig, type WarmingConfig, WarmingStrategy } from '../functions/core';
-import { functionEnvironment, type ResourceName } from '../functions/handlers/environment';
+import {
+  ConfigurationError,
+  resolveWarmingConfig,
+  type WarmingConfig,
+  WarmingStrategy,
+} from '../functions/core';
+import {
+  functionEnvironment,
+  type ResourceName,
+  readResources,
+  resourceVariables,
+} from '../functions/handlers/environment';
 import {
   type CacheConnection,
   type CacheProps,
@@ -120,9 +131,52 @@ export interface CacheWarmerProps {
   memorySize?: number;
   /** Field of a loaded value that holds its version (`CODOMYRMEX_WARMING_VERSION_FIELD`). @default none */
   versionField?: string;
+  /**
+   * How values are laid out in the cache, as your application reads them (the README's "What the cache
+   * holds"): `keyTemplate` (`app:v3:{key}`), `encoding` (`json`, `msgpack`), `compression` (`gzip`,
+   * `brotli`, `zstd`), `valueType` (`string`, `hash`). Checked when the functions start.
+   * @default `{ keyTemplate: '{key}', encoding: 'json', compression: 'none', valueType: 'string' }`
+   */
+  cacheValues?: CacheValueLayout;
+}
+
+/** See {@link CacheWarmerProps.cacheValues}. */
+export interface CacheValueLayout {
+  keyTemplate?: string;
+  encoding?: RedisEncoding;
+  compression?: RedisCompression;
+  valueType?: RedisValueType;
 }
 
 type Handler = 'warm' | 'consume' | 'track' | 'control';
+
+const CACHE_VALUE_RESOURCES: Record<keyof CacheValueLayout, ResourceName> = {
+  keyTemplate: 'cacheKeyTemplate',
+  encoding: 'cacheEncoding',
+  compression: 'cacheCompression',
+  valueType: 'cacheValueType',
+};
+
+/** Checks `cacheValues` at synth time as the functions check its variables at cold start. */
+const checkCacheValues = (layout: CacheValueLayout = {}): void => {
+  for (const [prop, resource] of Object.entries(CACHE_VALUE_RESOURCES) as [
+    keyof CacheValueLayout,
+    ResourceName,
+  ][]) {
+    try {
+      readResources(resourceVariables({ [resource]: layout[prop] }), [], [resource]);
+    } catch (error) {
+      throw new ConfigurationError(
+        `cacheValues.${prop}`,
+        (error as ConfigurationError).problem ?? String(error),
+      );
+    }
+  }
+  const encoded = (layout.encoding ?? 'json') !== 'json' || (layout.compression ?? 'none') !== 'none';
+  if (layout.valueType === 'hash' && encoded) {
+    throw new ConfigurationError('cacheValues.valueType', 'hash takes no encoding or compression');
+  }
+};
 
 const handlerEntry = (name: Handler): string =>
   fileURLToPath(new URL(`../functions/handlers/${name}.ts`, import.meta.url));
@@ -224,6 +278,7 @@ export class CacheWarmer extends Construct {
     if (props.valueModuleEntry && !existsSync(props.valueModuleEntry)) {
       throw new Error(`valueModuleEntry ${props.valueModuleEntry} does not exist`);
     }
+    checkCacheValues(props.cacheValues);
     const consumerTimeout = props.consumerTimeout ?? Duration.seconds(60);
     const consumerBatchSize = props.consumerBatchSize ?? 10;
     const maxMessageBytes = props.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
@@ -351,7 +406,7 @@ export class CacheWarmer extends Construct {
         ...shared,
         trackerTable: this.trackerTable.tableName,
         consumerBatchSize: String(consumerBatchSize),
-        ...(ttlAware ? connection.variables : {}),
+        ...(ttlAware ? { ...connection.variables, cacheKeyTemplate: props.cacheValues?.keyTemplate } : {}),
       },
       extra: props.keySources ? { [KEY_SOURCES_VARIABLE]: JSON.stringify(props.keySources) } : {},
       deadLetterQueue: this.scheduleDeadLetterQueue,
@@ -365,6 +420,10 @@ export class CacheWarmer extends Construct {
         warmDlqUrl: this.warmDeadLetterQueue.queueUrl,
         ...connection.variables,
         ...(props.versionField ? { versionField: props.versionField } : {}),
+        cacheKeyTemplate: props.cacheValues?.keyTemplate,
+        cacheEncoding: props.cacheValues?.encoding,
+        cacheCompression: props.cacheValues?.compression,
+        cacheValueType: props.cacheValues?.valueType,
       },
       extra: valueSource ? { [VALUE_SOURCE_VARIABLE]: JSON.stringify(valueSource) } : {},
       ...network,

@@ -103,6 +103,7 @@ export const omittedBundleParts = (environment: Readonly<Record<string, string>>
     cacheLookup: cacheName !== undefined && cacheUrl === undefined,
     cacheSecret: environment[resourceVariable('cacheAuth')] === 'token',
     headerSecrets: sourcesIn(environment[VALUE_SOURCE_VARIABLE]).some(readsHeaderSecrets),
+    msgpack: environment[resourceVariable('cacheEncoding')] === 'msgpack',
   };
   return (Object.keys(used) as BundlePart[]).filter((part) => !used[part]);
 };

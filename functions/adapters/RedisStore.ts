@@ -19,6 +19,7 @@ import {
   type RedisEndpoint,
   validateAuth,
 } from './redisConnection';
+import { internalKey, isReservedKey, parseKeyTemplate, RESERVED_KEY_PREFIX } from './redisKeys';
 import {
   ACQUIRE_LEASES_LUA,
   EXPIRE_ENTRIES_LUA,
@@ -26,7 +27,17 @@ import {
   WRITE_ENTRIES_LUA,
 } from './redisScripts';
 import { groupBySlot } from './redisSlots';
-import { type RedisSerializer, taggedSerializer, withoutVersion, withVersion } from './redisValueCodec';
+import {
+  createValueCodec,
+  fromHashFields,
+  hashFields,
+  REDIS_VALUE_TYPES,
+  type RedisCompression,
+  type RedisEncoding,
+  type RedisValueCodec,
+  type RedisValueEncoder,
+  type RedisValueType,
+} from './redisValueCodec';
 
 export interface RedisStoreOptions<V> {
   /** `redis://[user:password@]host[:port]`, or `rediss://…` for TLS. Either this, `host` or `endpoint`. */
@@ -52,11 +63,30 @@ export interface RedisStoreOptions<V> {
   ttlSeconds?: number;
   /** Each TTL is drawn uniformly from [ttl × (1 − ratio), ttl], so a warm does not expire at once. Default 0. */
   ttlJitterRatio?: number;
-  /** Prepended to every key, e.g. `app:`. Default none. */
+  /** Prepended to every key, e.g. `app:`: the key template `app:{key}`. Default none. */
   keyPrefix?: string;
-  /** Default {@link taggedSerializer}: strings and Buffers raw, everything else JSON. */
-  serializer?: RedisSerializer<V>;
-  /** A serialized value over this many bytes is rejected for its key. Default 512 MiB (Redis's own limit). */
+  /**
+   * The cache key of each warm key, in your application's scheme: `{key}` is replaced by the warm key,
+   * e.g. `app:v3:product:{key}`; a hash tag (`app:{tenant}:{key}`) keeps working in cluster mode.
+   * Writes, TTL checks and leases all use it. Excludes `keyPrefix`. Default `{key}`.
+   */
+  keyTemplate?: string;
+  /**
+   * How a value becomes the bytes the application reads. `json` (the default), as cache-aside code
+   * writes: a string as its UTF-8 bytes, a Buffer/Uint8Array as its bytes, anything else as
+   * `JSON.stringify(value)`, nothing added. `msgpack`: MessagePack (`@msgpack/msgpack`). Or an encoder
+   * of your own, `{ encode(key, value) → bytes, decode?(key, bytes) }`.
+   */
+  encoding?: RedisEncoding | RedisValueEncoder<V>;
+  /** Compression of the encoded bytes: `none` (default), `gzip`, `brotli`, or `zstd` where Node has it. */
+  compression?: RedisCompression;
+  /**
+   * `string` (default): each value is one Redis string. `hash`: each value (a plain object) is a Redis
+   * hash of its fields, written with HSET and replaced whole with its TTL: strings as text, bytes as
+   * they are, anything else (numbers, nested values) as JSON text. A hash takes no encoding or compression.
+   */
+  valueType?: RedisValueType;
+  /** An encoded value over this many bytes is rejected for its key. Default 512 MiB (Redis's own limit). */
   maxValueBytes?: number;
   /** Default 2000. */
   connectTimeoutMs?: number;
@@ -82,18 +112,22 @@ const DEFAULT_TIMEOUT_MS = 2_000;
 const SETUP_TIMEOUT_MS = 10_000;
 
 interface StoreScripts {
-  cwWriteEntries(numKeys: number, ...args: (string | Buffer)[]): Promise<[string, (number | string)[]]>;
+  cwWriteEntries(
+    numKeys: number,
+    ...args: (string | Buffer | number)[]
+  ): Promise<[string, (number | string)[]]>;
   cwAcquireLeases(numKeys: number, ...args: string[]): Promise<number[]>;
   cwReleaseLeases(numKeys: number, ...args: string[]): Promise<number>;
 }
 type Client = (Redis | Cluster) & StoreScripts;
 
-/** One entry ready to send: its stored key, bytes and TTL. */
+/** One entry ready to send: its cache key, bytes (or hash fields) and TTL. */
 interface PreparedWrite {
   index: number;
   key: string;
   storedKey: string;
-  payload: Buffer;
+  /** The value's bytes (`string` value type) or its field/value pairs (`hash`). */
+  payload: Buffer | (string | Buffer)[];
   ttlMs: number;
   version: number | undefined;
 }
@@ -106,7 +140,8 @@ interface ResolvedOptions {
   auth: RedisAuth | undefined;
   ttlSeconds: number;
   ttlJitterRatio: number;
-  keyPrefix: string;
+  cacheKeyOf: (key: string) => string;
+  valueType: RedisValueType;
   maxValueBytes: number;
   connectTimeoutMs: number;
   commandTimeoutMs: number;
@@ -127,6 +162,24 @@ const requireNumber = (
     throw new ConfigurationError(option, `must be ${expected}, got ${String(value)}`);
   }
   return value;
+};
+
+const resolveValueType = (options: RedisStoreOptions<unknown>): RedisValueType => {
+  const { valueType = 'string' } = options;
+  if (!REDIS_VALUE_TYPES.includes(valueType)) {
+    throw new ConfigurationError(
+      'valueType',
+      `expected one of ${REDIS_VALUE_TYPES.join(', ')}, got ${JSON.stringify(valueType)}`,
+    );
+  }
+  const encoded = (options.encoding ?? 'json') !== 'json' || (options.compression ?? 'none') !== 'none';
+  if (valueType === 'hash' && encoded) {
+    throw new ConfigurationError(
+      'valueType',
+      'hash writes each field as text or bytes, so it takes no encoding or compression: drop them or use string',
+    );
+  }
+  return valueType;
 };
 
 const resolveOptions = (options: RedisStoreOptions<unknown>): ResolvedOptions => {
@@ -195,7 +248,8 @@ const resolveOptions = (options: RedisStoreOptions<unknown>): ResolvedOptions =>
       (value) => value >= 0 && value <= 1,
       'between 0 and 1',
     ),
-    keyPrefix: options.keyPrefix ?? '',
+    cacheKeyOf: parseKeyTemplate(options.keyTemplate, options.keyPrefix),
+    valueType: resolveValueType(options),
     maxValueBytes: requireNumber(
       'maxValueBytes',
       options.maxValueBytes,
@@ -229,9 +283,13 @@ const resolveOptions = (options: RedisStoreOptions<unknown>): ResolvedOptions =>
  * CROSSSLOT and a batch costs one round trip per group; a bad entry is rejected alone, and
  * `setMany` throws ({@link RedisUnavailableError}) only when the server cannot be reached.
  *
- * Write modes: `overwrite` (`SET … PX`), `ifAbsent` (`SET … PX NX`) and `ifNewer`, which replaces a
- * cached value only with a higher version, atomically; the version is kept
- * in a header of the stored value (see `redisValueCodec.ts`).
+ * Values are stored as the application's own cache-aside code stores them (see `encoding`,
+ * `compression`, `valueType`), under the key `keyTemplate` names; nothing of the store's lives there.
+ * Write modes: `overwrite`, `ifAbsent` (only a missing key) and `ifNewer`, which replaces a cached
+ * value only with a higher version, atomically. The version is kept beside the value, in a key of the
+ * store's own key space (`__cache-warmers:version:…`) in the same hash slot, expiring with it; leases
+ * live there too (`__cache-warmers:lease:…`). A warm key whose cache key would fall in that key space
+ * is rejected, so none can take a lease's or a version's place.
  *
  * @example
  * const store = new RedisStore<User>({ url: 'rediss://my-cache.serverless.use1.cache.amazonaws.com:6379', cluster: true, ttlSeconds: 300, ttlJitterRatio: 0.1 });
@@ -240,18 +298,24 @@ const resolveOptions = (options: RedisStoreOptions<unknown>): ResolvedOptions =>
  */
 export class RedisStore<V = unknown> implements CacheStore<string, V>, LeaseStore<string> {
   readonly #options: ResolvedOptions;
-  readonly #serializer: RedisSerializer<V>;
+  readonly #codec: RedisValueCodec<V>;
   #connection: Promise<Client> | undefined;
 
   public constructor(options: RedisStoreOptions<V>) {
     this.#options = resolveOptions(options as RedisStoreOptions<unknown>);
-    this.#serializer = options.serializer ?? (taggedSerializer as RedisSerializer<V>);
+    this.#codec = createValueCodec(options.encoding, options.compression);
   }
 
+  /** The value cached for `key`, read as the configured encoding and value type wrote it. */
   public async get(key: string): Promise<V | undefined> {
     const client = await this.#client();
-    const stored = await this.#call('GET', () => client.getBuffer(this.#storedKey(key)));
-    return stored === null ? undefined : this.#serializer.deserialize(withoutVersion(stored));
+    const storedKey = this.#storedKey(key);
+    if (this.#options.valueType === 'hash') {
+      const fields = await this.#call('HGETALL', () => client.hgetallBuffer(storedKey));
+      return Object.keys(fields).length === 0 ? undefined : (fromHashFields(fields) as V);
+    }
+    const stored = await this.#call('GET', () => client.getBuffer(storedKey));
+    return stored === null ? undefined : this.#codec.decode(key, stored);
   }
 
   public async set(
@@ -285,7 +349,11 @@ export class RedisStore<V = unknown> implements CacheStore<string, V>, LeaseStor
     await Promise.all(
       groups.map(async ({ indexes }) => {
         const group = indexes.map((index) => writes[index] as PreparedWrite);
-        if (mode === 'overwrite' && group.length >= MIN_TRANSACTION_GROUP_SIZE) {
+        if (
+          mode === 'overwrite' &&
+          this.#options.valueType === 'string' &&
+          group.length >= MIN_TRANSACTION_GROUP_SIZE
+        ) {
           await this.#overwriteGroup(client, group, results);
         } else await this.#writeGroup(client, group, mode, results);
       }),
@@ -293,9 +361,16 @@ export class RedisStore<V = unknown> implements CacheStore<string, V>, LeaseStor
     return results;
   }
 
+  /** Deletes the cached value of `key` and the version kept beside it. */
   public async delete(key: string): Promise<boolean> {
     const client = await this.#client();
-    return (await this.#call('DEL', () => client.del(this.#storedKey(key)))) > 0;
+    const storedKey = this.#storedKey(key);
+    const [deleted] = await this.#exec(
+      'DEL',
+      client.pipeline().del(storedKey).del(internalKey('version', storedKey)),
+    );
+    if (deleted?.[0]) throw deleted[0];
+    return Number(deleted?.[1]) > 0;
   }
 
   public async remainingTtl(keys: readonly string[]): Promise<Map<string, number | undefined>> {
@@ -376,11 +451,11 @@ export class RedisStore<V = unknown> implements CacheStore<string, V>, LeaseStor
   }
 
   #storedKey(key: string): string {
-    return this.#options.keyPrefix + key;
+    return this.#options.cacheKeyOf(key);
   }
 
   #leaseKey(key: string): string {
-    return `${this.#options.keyPrefix}lease:{${key}}`;
+    return internalKey('lease', this.#storedKey(key));
   }
 
   /** The entry ready to send, or why it is rejected. */
@@ -398,21 +473,30 @@ export class RedisStore<V = unknown> implements CacheStore<string, V>, LeaseStor
     if (typeof ttlSeconds !== 'number' || !Number.isFinite(ttlSeconds) || ttlSeconds < 0) {
       return `ttlSeconds must be a number ≥ 0, got ${String(ttlSeconds)}`;
     }
-    let serialized: Buffer;
+    const storedKey = this.#storedKey(entry.key);
+    if (isReservedKey(storedKey)) {
+      return `its cache key ${storedKey} falls in the store's own key space (${RESERVED_KEY_PREFIX}…)`;
+    }
+    let payload: Buffer | (string | Buffer)[];
+    let size: number;
     try {
-      const raw = this.#serializer.serialize(entry.value);
-      serialized = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw;
+      if (this.#options.valueType === 'hash') {
+        payload = hashFields(entry.value);
+        size = payload.reduce((total, part) => total + Buffer.byteLength(part), 0);
+      } else {
+        payload = this.#codec.encode(entry.key, entry.value);
+        size = payload.length;
+      }
     } catch (error) {
-      return `serializer failed: ${describeError(error)}`;
+      return `cannot encode the value: ${describeError(error)}`;
     }
-    if (serialized.length > this.#options.maxValueBytes) {
-      return `value of ${serialized.length} bytes is over maxValueBytes (${this.#options.maxValueBytes})`;
+    if (size > this.#options.maxValueBytes) {
+      return `value of ${size} bytes is over maxValueBytes (${this.#options.maxValueBytes})`;
     }
-    const payload = version === undefined ? serialized : withVersion(serialized, version);
     return {
       index,
       key: entry.key,
-      storedKey: this.#storedKey(entry.key),
+      storedKey,
       payload,
       ttlMs: this.#ttlMs(ttlSeconds),
       version,
@@ -436,17 +520,22 @@ export class RedisStore<V = unknown> implements CacheStore<string, V>, LeaseStor
     group: PreparedWrite[],
     results: WriteResult<string>[],
   ): Promise<void> {
-    const keysAndPayloads: (string | Buffer)[] = new Array(group.length * 2);
+    const keysAndPayloads: (string | Buffer)[] = [];
     const expiringKeys: string[] = [];
     const ttls: string[] = [];
-    group.forEach((write, position) => {
-      keysAndPayloads[position * 2] = write.storedKey;
-      keysAndPayloads[position * 2 + 1] = write.payload;
+    for (const write of group) {
+      keysAndPayloads.push(write.storedKey, write.payload as Buffer);
+      const versionKey = write.version === undefined ? undefined : internalKey('version', write.storedKey);
+      if (versionKey !== undefined) keysAndPayloads.push(versionKey, String(write.version));
       if (write.ttlMs > 0) {
         expiringKeys.push(write.storedKey);
         ttls.push(String(write.ttlMs));
+        if (versionKey !== undefined) {
+          expiringKeys.push(versionKey);
+          ttls.push(String(write.ttlMs));
+        }
       }
-    });
+    }
     const transaction = client.multi().mset(keysAndPayloads);
     if (expiringKeys.length > 0) {
       transaction.eval(EXPIRE_ENTRIES_LUA, expiringKeys.length, ...expiringKeys, ...ttls);
@@ -482,15 +571,14 @@ export class RedisStore<V = unknown> implements CacheStore<string, V>, LeaseStor
     mode: WriteMode,
     results: WriteResult<string>[],
   ): Promise<void> {
-    const keys: string[] = new Array(group.length);
-    const args: (string | Buffer)[] = new Array(1 + group.length * 3);
-    args[0] = mode;
-    group.forEach((write, position) => {
-      keys[position] = write.storedKey;
-      args[1 + position * 3] = write.version === undefined ? '' : String(write.version);
-      args[2 + position * 3] = String(write.ttlMs);
-      args[3 + position * 3] = write.payload;
-    });
+    const keys: string[] = [];
+    const args: (string | Buffer | number)[] = [mode];
+    for (const write of group) {
+      keys.push(write.storedKey, internalKey('version', write.storedKey));
+      args.push(write.version === undefined ? '' : String(write.version), write.ttlMs);
+      if (Buffer.isBuffer(write.payload)) args.push(0, write.payload);
+      else args.push(write.payload.length / 2, ...write.payload);
+    }
     let reply: [string, (number | string)[]];
     try {
       reply = await this.#call('write', () => client.cwWriteEntries(keys.length, ...keys, ...args));

@@ -21,6 +21,8 @@ export const BUNDLE_PARTS = {
   cacheSecret: 'CODOMYRMEX_BUNDLE_CACHE_SECRET',
   /** Reading an HTTP value source's header values (Secrets Manager). */
   headerSecrets: 'CODOMYRMEX_BUNDLE_HEADER_SECRETS',
+  /** The MessagePack encoding of cached values. */
+  msgpack: 'CODOMYRMEX_BUNDLE_MSGPACK',
 } as const;
 
 export type BundlePart = keyof typeof BUNDLE_PARTS;

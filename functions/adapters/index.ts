@@ -38,7 +38,12 @@ export type {
   RedisIamAuth,
   RedisTokenAuth,
 } from './redisConnection';
-export type { RedisSerializer } from './redisValueCodec';
+export type {
+  RedisCompression,
+  RedisEncoding,
+  RedisValueEncoder,
+  RedisValueType,
+} from './redisValueCodec';
 export { type OutgoingMessage, SqsSender, type SqsSenderOptions, UnsentMessagesError } from './SqsSender';
 export {
   DynamoValueLoader,

@@ -1,58 +1,74 @@
-import { VERSION_MARK } from './redisValueCodec';
-
-const luaString = (text: string): string =>
-  `"${[...text].map((char) => `\\${char.charCodeAt(0).toString().padStart(3, '0')}`).join('')}"`;
-
 /**
- * Writes every key of KEYS in one call, in the mode ARGV[1] (`overwrite`, `ifAbsent` or `ifNewer`).
- * ARGV then has three fields per key: the incoming version ('' for none), the TTL in ms ('0' for
- * none), and the stored bytes. `ifNewer` replaces a value only when it holds no version or an older
- * one; the script is atomic, so concurrent writers of versions 5 and 6 always leave 6.
- * Returns `{ codes, details }`: `codes` has one character per key, `w` written, `s` skipped or `e`
- * refused; `details` lists, for each key not written, its 1-based position and the cached version
+ * Writes every entry in one call, in the mode ARGV[1] (`overwrite`, `ifAbsent` or `ifNewer`). KEYS
+ * holds two keys per entry: its cache key and the key its version is kept in (same slot, see
+ * `internalKey`). ARGV then has, per entry: the incoming version ('' for none), the TTL in ms ('0' for
+ * none), the number of hash fields (0 for a string value), then the value's bytes (a string) or its
+ * field/value pairs (a hash, which replaces the whole hash).
+ *
+ * `ifAbsent` writes only a missing key; `ifNewer` replaces a cached value only when no version is kept
+ * beside it or an older one, and keeps the incoming version there with the value's TTL. The script is
+ * atomic, so concurrent writers of versions 5 and 6 always leave 6.
+ * Returns `{ codes, details }`: `codes` has one character per entry, `w` written, `s` skipped or `e`
+ * refused; `details` lists, for each entry not written, its 1-based position and the cached version
  * (`s` in ifNewer), '' (`s` in ifAbsent) or the error (`e`).
  */
 export const WRITE_ENTRIES_LUA = `
-local mark = ${luaString(VERSION_MARK)}
 local mode = ARGV[1]
 local codes = {}
 local details = {}
-for i, key in ipairs(KEYS) do
-  local base = 1 + (i - 1) * 3
-  local incoming = ARGV[base + 1]
-  local ttl = ARGV[base + 2]
-  local payload = ARGV[base + 3]
-  local cachedText = nil
-  if mode == 'ifNewer' then
-    local current = redis.pcall('GET', key)
-    if type(current) == 'string' and string.sub(current, 1, #mark) == mark then
-      local separator = string.find(current, ':', #mark + 1, true)
-      if separator then cachedText = string.sub(current, #mark + 1, separator - 1) end
+local cursor = 2
+for i = 1, #KEYS, 2 do
+  local key = KEYS[i]
+  local versionKey = KEYS[i + 1]
+  local position = (i + 1) / 2
+  local incoming = ARGV[cursor]
+  local ttl = ARGV[cursor + 1]
+  local fieldCount = tonumber(ARGV[cursor + 2])
+  local first = cursor + 3
+  if fieldCount == 0 then cursor = first + 1 else cursor = first + fieldCount * 2 end
+  local skipped = nil
+  if mode ~= 'overwrite' and redis.call('EXISTS', key) == 1 then
+    if mode == 'ifAbsent' then
+      skipped = ''
+    else
+      local cached = redis.call('GET', versionKey)
+      local cachedNumber = cached and tonumber(cached)
+      if cachedNumber and (incoming == '' or tonumber(incoming) <= cachedNumber) then skipped = cached end
     end
-    local cached = cachedText and tonumber(cachedText)
-    if not (cached and (incoming == '' or tonumber(incoming) <= cached)) then cachedText = nil end
   end
-  if cachedText then
-    codes[i] = 's'
-    details[#details + 1] = i
-    details[#details + 1] = cachedText
+  if skipped then
+    codes[position] = 's'
+    details[#details + 1] = position
+    details[#details + 1] = skipped
   else
     local reply
-    if mode == 'ifAbsent' then
-      if ttl == '0' then reply = redis.pcall('SET', key, payload, 'NX')
-      else reply = redis.pcall('SET', key, payload, 'PX', ttl, 'NX') end
-    elseif ttl == '0' then reply = redis.pcall('SET', key, payload)
-    else reply = redis.pcall('SET', key, payload, 'PX', ttl) end
-    if type(reply) == 'table' and reply.err then
-      codes[i] = 'e'
-      details[#details + 1] = i
-      details[#details + 1] = reply.err
-    elseif not reply then
-      codes[i] = 's'
-      details[#details + 1] = i
-      details[#details + 1] = ''
+    if fieldCount == 0 then
+      if ttl == '0' then reply = redis.pcall('SET', key, ARGV[first])
+      else reply = redis.pcall('SET', key, ARGV[first], 'PX', ttl) end
     else
-      codes[i] = 'w'
+      reply = redis.pcall('DEL', key)
+      local from = first
+      while from < cursor and not (type(reply) == 'table' and reply.err) do
+        local to = math.min(from + 999, cursor - 1)
+        reply = redis.pcall('HSET', key, unpack(ARGV, from, to))
+        from = to + 1
+      end
+      if not (type(reply) == 'table' and reply.err) and ttl ~= '0' then
+        reply = redis.pcall('PEXPIRE', key, ttl)
+      end
+    end
+    if type(reply) == 'table' and reply.err then
+      codes[position] = 'e'
+      details[#details + 1] = position
+      details[#details + 1] = reply.err
+    else
+      codes[position] = 'w'
+      if incoming ~= '' then
+        if ttl == '0' then redis.call('SET', versionKey, incoming)
+        else redis.call('SET', versionKey, incoming, 'PX', ttl) end
+      elseif mode == 'ifNewer' then
+        redis.call('DEL', versionKey)
+      end
     end
   end
 end

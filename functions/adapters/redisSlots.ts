@@ -32,3 +32,26 @@ export const groupBySlot = <T>(
 };
 
 export { calculateSlot };
+
+let tagsBySlot: string[] | undefined;
+
+/**
+ * A short hash tag whose slot is `slot`: a key `…{tag}…` lands in that slot whatever else it holds.
+ * The table is found once, by counting in base 36 until every slot has a tag (about 170,000 CRC16s).
+ */
+export const hashTagForSlot = (slot: number): string => {
+  if (!tagsBySlot) {
+    const tags: string[] = new Array(HASH_SLOTS);
+    let missing = HASH_SLOTS;
+    for (let candidate = 0; missing > 0; candidate++) {
+      const tag = candidate.toString(36);
+      const tagSlot = calculateSlot(tag);
+      if (tags[tagSlot] === undefined) {
+        tags[tagSlot] = tag;
+        missing--;
+      }
+    }
+    tagsBySlot = tags;
+  }
+  return tagsBySlot[slot] as string;
+};

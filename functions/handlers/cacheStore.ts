@@ -1,3 +1,5 @@
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { loadConfig, NODE_REGION_CONFIG_FILE_OPTIONS, NODE_REGION_CONFIG_OPTIONS } from '@smithy/core/config';
@@ -6,7 +8,8 @@ import { cacheTokenFromSecret } from '../adapters/cacheTokenSecret';
 import { discoverCacheEndpoint } from '../adapters/discoverCacheEndpoint';
 import { RedisStore, type RedisStoreOptions } from '../adapters/RedisStore';
 import type { RedisAuth } from '../adapters/redisConnection';
-import { ConfigurationError, MemoryStore, type WarmingConfig } from '../core';
+import type { RedisValueEncoder } from '../adapters/redisValueCodec';
+import { ConfigurationError, describeError, MemoryStore, type WarmingConfig } from '../core';
 import { readResources, resourceVariable } from './environment';
 
 /**
@@ -34,6 +37,11 @@ const CACHE_RESOURCES = [
   'cacheAuth',
   'cacheSecretArn',
   'cacheUser',
+  'cacheKeyTemplate',
+  'cacheEncoding',
+  'cacheEncoderModule',
+  'cacheCompression',
+  'cacheValueType',
 ] as const;
 type CacheResources = ReturnType<typeof readResources<never, (typeof CACHE_RESOURCES)[number]>>;
 
@@ -42,6 +50,16 @@ const NAME_VARIABLE = resourceVariable('cacheName');
 const AUTH_VARIABLE = resourceVariable('cacheAuth');
 const SECRET_VARIABLE = resourceVariable('cacheSecretArn');
 const USER_VARIABLE = resourceVariable('cacheUser');
+const ENCODING_VARIABLE = resourceVariable('cacheEncoding');
+const ENCODER_MODULE_VARIABLE = resourceVariable('cacheEncoderModule');
+
+/** The store options each value-layout variable sets, to name the variable in the store's errors. */
+const VALUE_VARIABLES: Record<string, string> = {
+  keyTemplate: resourceVariable('cacheKeyTemplate'),
+  encoding: ENCODING_VARIABLE,
+  compression: resourceVariable('cacheCompression'),
+  valueType: resourceVariable('cacheValueType'),
+};
 
 /**
  * The cache's URL, or else its endpoint looked up by name on the first connection. With both, the URL
@@ -119,16 +137,78 @@ const authOptions = (
 };
 
 /**
+ * Imports the encoder module CACHE_ENCODING=module names (CACHE_ENCODER_MODULE, bundled beside the
+ * handler by the construct): its `encode(key, value)` and optional `decode(key, bytes)`, as named
+ * exports or on its default export. Resolves undefined for the other encodings.
+ * @throws ConfigurationError naming the variable when the module is missing, cannot be imported or has no `encode`.
+ */
+export const loadCacheEncoder = async (
+  env: Record<string, string | undefined>,
+): Promise<RedisValueEncoder | undefined> => {
+  const { cacheEncoding, cacheEncoderModule } = readResources(
+    env,
+    [],
+    ['cacheEncoding', 'cacheEncoderModule'],
+  );
+  if (cacheEncoding !== 'module') return undefined;
+  if (cacheEncoderModule === undefined) {
+    throw new ConfigurationError(ENCODER_MODULE_VARIABLE, `is required with ${ENCODING_VARIABLE}=module`);
+  }
+  const path = isAbsolute(cacheEncoderModule) ? cacheEncoderModule : resolve(cacheEncoderModule);
+  let module: Record<string, unknown>;
+  try {
+    module = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+  } catch (error) {
+    throw new ConfigurationError(ENCODER_MODULE_VARIABLE, `cannot import ${path}: ${describeError(error)}`);
+  }
+  const exports = [module, module.default as Record<string, unknown> | undefined].find(
+    (candidate) => typeof candidate?.encode === 'function',
+  );
+  if (!exports) {
+    throw new ConfigurationError(ENCODER_MODULE_VARIABLE, `${path} exports no encode(key, value) function`);
+  }
+  const { encode, decode } = exports as unknown as RedisValueEncoder;
+  return { encode, decode: typeof decode === 'function' ? decode : undefined };
+};
+
+/** The value layout options from their variables; a module encoding takes the encoder `loadCacheEncoder` loaded. */
+const valueOptions = (
+  { cacheKeyTemplate, cacheEncoding, cacheEncoderModule, cacheCompression, cacheValueType }: CacheResources,
+  encoder: RedisValueEncoder | undefined,
+): Pick<RedisStoreOptions<unknown>, 'keyTemplate' | 'encoding' | 'compression' | 'valueType'> => {
+  if (cacheEncoderModule !== undefined && cacheEncoding !== 'module') {
+    throw new ConfigurationError(
+      ENCODER_MODULE_VARIABLE,
+      `is used only with ${ENCODING_VARIABLE}=module: unset it`,
+    );
+  }
+  if (cacheEncoding === 'module' && encoder === undefined) {
+    throw new ConfigurationError(
+      ENCODING_VARIABLE,
+      'is module, but no encoder was loaded: load it with loadCacheEncoder and pass it to createCacheStore',
+    );
+  }
+  return {
+    keyTemplate: cacheKeyTemplate,
+    encoding: cacheEncoding === 'module' ? encoder : cacheEncoding,
+    compression: cacheCompression,
+    valueType: cacheValueType,
+  };
+};
+
+/**
  * The cache the functions write to (consume) and ask for remaining TTLs (warm), from the resource
  * variables the CDK construct sets; one connection per container, opened on first use, which looks
  * the endpoint up when the cache is given by name and reads the AUTH token from Secrets Manager, once
- * each. `memory://` (local runtime only) is an in-process store shared by every function of the process.
+ * each. Values are laid out as CACHE_KEY_TEMPLATE, CACHE_ENCODING (with `encoder`, from
+ * {@link loadCacheEncoder}, for `module`), CACHE_COMPRESSION and CACHE_VALUE_TYPE say. `memory://` (local runtime only) is an in-process store shared by every function of the process.
  * @throws ConfigurationError naming the variables that are missing, clash or do not fit CACHE_AUTH.
  */
 export const createCacheStore = (
   env: Record<string, string | undefined>,
   config: WarmingConfig,
   clients: CacheClients = {},
+  encoder?: RedisValueEncoder,
 ): RedisStore | MemoryStore<string, unknown> => {
   const resources = readResources(env, [], CACHE_RESOURCES);
   const { cacheUrl } = resources;
@@ -139,11 +219,19 @@ export const createCacheStore = (
     memoryStores.set(cacheUrl, store);
     return store;
   }
-  const store = new RedisStore({
-    ...endpointOptions(resources, clients),
-    auth: authOptions(resources, clients),
-    ttlSeconds: config.ttlSeconds > 0 ? config.ttlSeconds : undefined,
-  });
+  let store: RedisStore;
+  try {
+    store = new RedisStore({
+      ...endpointOptions(resources, clients),
+      auth: authOptions(resources, clients),
+      ttlSeconds: config.ttlSeconds > 0 ? config.ttlSeconds : undefined,
+      ...valueOptions(resources, encoder),
+    });
+  } catch (error) {
+    const variable = error instanceof ConfigurationError ? VALUE_VARIABLES[error.setting] : undefined;
+    if (variable === undefined) throw error;
+    throw new ConfigurationError(variable, (error as ConfigurationError).problem);
+  }
   redisStores.add(store);
   return store;
 };

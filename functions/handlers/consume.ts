@@ -8,7 +8,7 @@ import { WarmConsumer } from '../adapters/WarmConsumer';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../adapters/warmMessage';
 import { loadWarmingConfig } from '../core';
 import { createAwsClients } from './awsClients';
-import { createCacheStore } from './cacheStore';
+import { createCacheStore, loadCacheEncoder } from './cacheStore';
 import { readResources } from './environment';
 import { logger, metrics, withObservability } from './observability';
 import { parseSqsEvent } from './sqsEvent';
@@ -24,7 +24,7 @@ const maxMessageBytes = resources.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
 const { versionField } = resources;
 
 const consumer = new WarmConsumer({
-  cache: createCacheStore(process.env, config),
+  cache: createCacheStore(process.env, config, {}, await loadCacheEncoder(process.env)),
   loader: await createValueLoader(parseValueSource(process.env), clients),
   runStore: new DynamoRunStore({ client: clients.dynamodb, tableName: resources.runsTable }),
   requeue: new SqsSender(clients.sqs, resources.warmQueueUrl, { maxMessageBytes }),

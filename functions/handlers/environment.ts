@@ -101,6 +101,45 @@ const RESOURCES = {
       .string()
       .check(z.regex(/^[^\s]{1,128}$/, 'expected a user name (up to 128 characters, no spaces)')),
   },
+  /** The cache key of each warm key, `{key}` marking where it goes (e.g. `app:v3:{key}`). Default `{key}`. */
+  cacheKeyTemplate: {
+    variable: 'CACHE_KEY_TEMPLATE',
+    schema: z
+      .string()
+      .check(
+        z.regex(
+          /\{key\}/,
+          'expected a key template holding {key} where the warm key goes, e.g. app:v3:{key}',
+        ),
+      ),
+  },
+  /** How values are encoded: `json` (default: strings and bytes as they are, else JSON), `msgpack` or `module`. */
+  cacheEncoding: {
+    variable: 'CACHE_ENCODING',
+    schema: z.enum(['json', 'msgpack', 'module'], { message: 'expected json, msgpack or module' }),
+  },
+  /** With CACHE_ENCODING=module: the path of the module exporting `encode(key, value)` (and `decode`). */
+  cacheEncoderModule: {
+    variable: 'CACHE_ENCODER_MODULE',
+    schema: z
+      .string()
+      .check(
+        z.regex(
+          /^(\.{1,2}\/|\/)\S+$/,
+          'expected a file path starting with ./, ../ or / (the module bundled beside the handler)',
+        ),
+      ),
+  },
+  /** Compression of the encoded values: `none` (default), `gzip`, `brotli` or `zstd` (where Node has it). */
+  cacheCompression: {
+    variable: 'CACHE_COMPRESSION',
+    schema: z.enum(['none', 'gzip', 'brotli', 'zstd'], { message: 'expected none, gzip, brotli or zstd' }),
+  },
+  /** `string` (default): one Redis string per value; `hash`: an object's fields as a Redis hash. */
+  cacheValueType: {
+    variable: 'CACHE_VALUE_TYPE',
+    schema: z.enum(['string', 'hash'], { message: 'expected string or hash' }),
+  },
   /** Field of a loaded value that holds its version; when set, writes never replace a newer version. */
   versionField: {
     variable: 'VERSION_FIELD',

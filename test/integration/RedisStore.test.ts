@@ -23,7 +23,7 @@ afterAll(async () => {
 });
 
 describe('RedisStore', () => {
-  it('round-trips every kind of value', async () => {
+  it('stores each value as cache-aside code would and reads it back', async () => {
     const values: Record<string, unknown> = {
       object: { name: 'Ada', tags: ['a', 'b'], nested: { n: 1 } },
       array: [1, 'two', { three: 3 }],
@@ -41,7 +41,10 @@ describe('RedisStore', () => {
       expect(await store.get(key)).toEqual(value);
     }
     expect(Buffer.isBuffer(await store.get('buffer'))).toBe(true);
-    expect(await raw.get('test:string')).toBe('shéllo wörld');
+    expect(await raw.get('test:string')).toBe('héllo wörld');
+    expect(await raw.get('test:object')).toBe(JSON.stringify(values.object));
+    expect(await raw.getBuffer('test:buffer')).toEqual(values.buffer);
+    expect(await raw.get('test:null')).toBe('null');
     expect(await store.get('missing')).toBeUndefined();
   });
 
@@ -151,6 +154,23 @@ describe('RedisStore', () => {
     expect(await store.get('plain')).toBe('v1');
   });
 
+  it('keeps the version beside the value, expiring with it, where the application never reads', async () => {
+    await store.set('beside', { id: 1, name: 'v4' }, { mode: 'ifNewer', version: 4, ttlSeconds: 60 });
+    expect(await raw.get('test:beside')).toBe('{"id":1,"name":"v4"}');
+    const [versionKey] = await raw.keys('__cache-warmers:version:*test:beside');
+    expect(await raw.get(versionKey as string)).toBe('4');
+    const [valueTtl, versionTtl] = await Promise.all([
+      raw.pttl('test:beside'),
+      raw.pttl(versionKey as string),
+    ]);
+    expect(versionTtl).toBeGreaterThan(50_000);
+    expect(Math.abs(valueTtl - versionTtl)).toBeLessThan(1_000);
+    await raw.del('test:beside');
+    expect((await store.set('beside', 'v3', { mode: 'ifNewer', version: 3 })).status).toBe('written');
+    expect(await store.delete('beside')).toBe(true);
+    expect(await raw.exists(versionKey as string)).toBe(0);
+  });
+
   it('keeps the highest version under concurrent ifNewer writers', async () => {
     const writers = [store, new RedisStore({ url: redis.url, keyPrefix: 'test:' })];
     try {
@@ -211,8 +231,8 @@ describe('RedisStore', () => {
     expect(await store.acquireLeases(['l1'], 'alice', 10_000)).toEqual(new Set(['l1']));
     await store.releaseLeases(['l1', 'l2', 'l3'], 'alice');
     expect(await store.acquireLeases(['l1', 'l3'], 'carol', 10_000)).toEqual(new Set(['l1']));
-    const pttl = await raw.pttl('test:lease:{l3}');
-    expect(pttl).toBeGreaterThan(0);
+    const [leaseKey] = await raw.keys('__cache-warmers:lease:*test:l3');
+    expect(await raw.pttl(leaseKey as string)).toBeGreaterThan(0);
   });
 
   it('fails within the connect timeout when nothing answers', async () => {

@@ -10,7 +10,14 @@ let store: RedisStore<string>;
 beforeAll(async () => {
   cluster = await startRedisCluster();
   const [seed] = cluster.nodes;
-  store = new RedisStore<string>({ host: seed?.host, port: seed?.port, cluster: true, ttlSeconds: 300 });
+  // 10,000 script calls in flight at once: a loaded machine can take longer than the default 2 s for the last.
+  store = new RedisStore<string>({
+    host: seed?.host,
+    port: seed?.port,
+    cluster: true,
+    ttlSeconds: 300,
+    commandTimeoutMs: 15_000,
+  });
 });
 
 afterAll(async () => {
@@ -40,7 +47,8 @@ describe('RedisStore in cluster mode', () => {
   it('spreads the keys over all three nodes', async () => {
     const nodes = cluster.nodes.map((node) => new Redis(node));
     try {
-      const sizes = await Promise.all(nodes.map((node) => node.dbsize()));
+      // Each node's warmed keys; the versions written beside them are in the store's own key space.
+      const sizes = await Promise.all(nodes.map(async (node) => (await node.keys('item:*')).length));
       expect(sizes.every((size) => size > 2_000)).toBe(true);
       expect(sizes.reduce((sum, size) => sum + size, 0)).toBe(keys.length);
     } finally {
@@ -60,6 +68,42 @@ describe('RedisStore in cluster mode', () => {
     expect((await store.acquireLeases(keys.slice(0, 500), 'owner-b', 10_000)).size).toBe(0);
     await store.releaseLeases(keys.slice(0, 500), 'owner-a');
     expect((await store.acquireLeases(keys.slice(0, 500), 'owner-b', 10_000)).size).toBe(500);
+  });
+
+  it('keeps each version beside its value, in its slot, and a hash-tagged template in one slot', async () => {
+    const tagged = new RedisStore<string>({
+      host: cluster.nodes[0]?.host,
+      port: cluster.nodes[0]?.port,
+      cluster: true,
+      keyTemplate: 'app:{tenant-1}:{key}',
+      ttlSeconds: 300,
+    });
+    try {
+      const tenantKeys = keys.slice(0, 300);
+      for (const version of [6, 5]) {
+        const results = await tagged.setMany(
+          tenantKeys.map((key) => ({ key, value: `v${version}`, version })),
+          { mode: 'ifNewer' },
+        );
+        const expected = version === 6 ? 'written' : 'skipped';
+        expect(results.filter((result) => result.status !== expected)).toEqual([]);
+      }
+      expect(await tagged.get('item:1')).toBe('v6');
+      const slot = calculateSlot('app:{tenant-1}:item:1');
+      const owner = cluster.nodes.map((node) => new Redis(node));
+      try {
+        const found = (
+          await Promise.all(owner.map((node) => node.keys('__cache-warmers:version:*app:{tenant-1}:item:1')))
+        ).flat();
+        expect(found).toHaveLength(1);
+        expect(calculateSlot(found[0] as string)).toBe(slot);
+      } finally {
+        for (const node of owner) node.disconnect();
+      }
+      expect((await tagged.acquireLeases(tenantKeys, 'owner-a', 10_000)).size).toBe(300);
+    } finally {
+      await tagged.close();
+    }
   });
 
   it('connects again after every node was down for longer than the client retries', async () => {

@@ -1,9 +1,12 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RedisStore } from '../../functions/adapters/RedisStore';
 import { ConfigurationError, defaultWarmingConfig } from '../../functions/core';
-import { createCacheStore } from '../../functions/handlers/cacheStore';
+import { createCacheStore, loadCacheEncoder } from '../../functions/handlers/cacheStore';
 import { type ResourceName, resourceVariables } from '../../functions/handlers/environment';
 
 const clients = {
@@ -142,5 +145,76 @@ describe('createCacheStore', () => {
     const error = configurationError(values);
     expect(error.setting).toBe(variable);
     expect(error.message).toMatch(message);
+  });
+
+  it.each([
+    [{ cacheKeyTemplate: 'app:v3:' }, 'CODOMYRMEX_WARMING_CACHE_KEY_TEMPLATE', /holding \{key\}/],
+    [{ cacheEncoding: 'protobuf' }, 'CODOMYRMEX_WARMING_CACHE_ENCODING', /expected json, msgpack or module/],
+    [
+      { cacheCompression: 'lz4' },
+      'CODOMYRMEX_WARMING_CACHE_COMPRESSION',
+      /expected none, gzip, brotli or zstd/,
+    ],
+    [{ cacheValueType: 'list' }, 'CODOMYRMEX_WARMING_CACHE_VALUE_TYPE', /expected string or hash/],
+    [
+      { cacheValueType: 'hash', cacheEncoding: 'msgpack' },
+      'CODOMYRMEX_WARMING_CACHE_VALUE_TYPE',
+      /takes no encoding or compression/,
+    ],
+    [
+      { cacheEncoderModule: './encoder.mjs' },
+      'CODOMYRMEX_WARMING_CACHE_ENCODER_MODULE',
+      /only with CODOMYRMEX_WARMING_CACHE_ENCODING=module/,
+    ],
+    [{ cacheEncoding: 'module' }, 'CODOMYRMEX_WARMING_CACHE_ENCODING', /no encoder was loaded/],
+    [
+      { cacheEncoding: 'module', cacheEncoderModule: 'data:text/javascript,export const encode = 1' },
+      'CODOMYRMEX_WARMING_CACHE_ENCODER_MODULE',
+      /expected a file path/,
+    ],
+  ])('names the variable of a value layout it cannot use: %j', (values, variable, message) => {
+    const error = configurationError({ cacheUrl: 'redis://cache.example', ...values });
+    expect(error.setting).toBe(variable);
+    expect(error.message).toMatch(message);
+  });
+
+  it('builds a store with the key template, encoding, compression and value type given', () => {
+    for (const values of [
+      { cacheKeyTemplate: 'app:{tenant}:{key}', cacheEncoding: 'msgpack', cacheCompression: 'gzip' },
+      { cacheEncoding: 'json', cacheCompression: 'brotli' },
+      { cacheValueType: 'hash' },
+    ]) {
+      expect(create({ cacheUrl: 'redis://cache.example', ...values })).toBeInstanceOf(RedisStore);
+    }
+  });
+
+  it('loads the encoder module CACHE_ENCODING=module names, or says what is wrong with it', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'encoder-'));
+    const good = join(directory, 'encoder.mjs');
+    writeFileSync(good, 'export const encode = (key, value) => key + "=" + JSON.stringify(value);\n');
+    const empty = join(directory, 'empty.mjs');
+    writeFileSync(empty, 'export const nothing = 1;\n');
+    const variables = (path?: string) =>
+      resourceVariables({
+        cacheEncoding: 'module',
+        cacheEncoderModule: path,
+        cacheUrl: 'redis://cache.example',
+      });
+
+    const encoder = await loadCacheEncoder(variables(good));
+    expect(encoder?.encode('k', { a: 1 })).toBe('k={"a":1}');
+    expect(createCacheStore(variables(good), defaultWarmingConfig(), clients, encoder)).toBeInstanceOf(
+      RedisStore,
+    );
+    await expect(loadCacheEncoder(resourceVariables({ cacheEncoding: 'json' }))).resolves.toBeUndefined();
+    await expect(loadCacheEncoder(variables())).rejects.toThrow(
+      'CODOMYRMEX_WARMING_CACHE_ENCODER_MODULE: is required with CODOMYRMEX_WARMING_CACHE_ENCODING=module',
+    );
+    await expect(loadCacheEncoder(variables(empty))).rejects.toThrow(
+      /exports no encode\(key, value\) function/,
+    );
+    await expect(loadCacheEncoder(variables(join(directory, 'missing.mjs')))).rejects.toThrow(
+      /CODOMYRMEX_WARMING_CACHE_ENCODER_MODULE: cannot import/,
+    );
   });
 });

@@ -381,6 +381,43 @@ describe('functions', () => {
     });
   });
 
+  it('lays values out as cacheValues says: the key template to both cache users, the encoding to consume', () => {
+    const { template } = synthesize({
+      warming: { ttlSeconds: 300 },
+      cacheValues: {
+        keyTemplate: 'app:v3:{key}',
+        encoding: 'msgpack',
+        compression: 'gzip',
+        valueType: 'string',
+      },
+    });
+    expect(environmentOf(template, 'warm')).toMatchObject({
+      [resourceVariable('cacheKeyTemplate')]: 'app:v3:{key}',
+    });
+    expect(environmentOf(template, 'warm')).not.toHaveProperty(resourceVariable('cacheEncoding'));
+    expect(environmentOf(template, 'consume')).toMatchObject({
+      [resourceVariable('cacheKeyTemplate')]: 'app:v3:{key}',
+      [resourceVariable('cacheEncoding')]: 'msgpack',
+      [resourceVariable('cacheCompression')]: 'gzip',
+      [resourceVariable('cacheValueType')]: 'string',
+    });
+    expect(environmentOf(scheduled.template, 'consume')).not.toHaveProperty(
+      resourceVariable('cacheEncoding'),
+    );
+  });
+
+  it('rejects a cacheValues setting the functions could not use, naming it', () => {
+    expect(() => synthesize({ cacheValues: { keyTemplate: 'app:v3:' } })).toThrow(
+      /cacheValues.keyTemplate: .*\{key\}/,
+    );
+    expect(() => synthesize({ cacheValues: { encoding: 'protobuf' as 'json' } })).toThrow(
+      /cacheValues.encoding/,
+    );
+    expect(() => synthesize({ cacheValues: { valueType: 'hash', compression: 'gzip' } })).toThrow(
+      /cacheValues.valueType/,
+    );
+  });
+
   it('dead-letters failed asynchronous warm runs into the schedule DLQ', () => {
     scheduled.template.hasResourceProperties('AWS::Lambda::Function', {
       Description: 'Cache warmer: warm',

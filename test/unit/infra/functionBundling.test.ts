@@ -41,6 +41,7 @@ describe('omittedBundleParts', () => {
       'cacheLookup',
       'cacheSecret',
       'headerSecrets',
+      'msgpack',
     ]);
   });
 
@@ -53,13 +54,16 @@ describe('omittedBundleParts', () => {
         ]),
         ...resourceVariables({ cacheName: 'products', cacheAuth: 'iam', cacheUser: 'warmer' }),
       }),
-    ).toEqual(['cacheSecret', 'headerSecrets']);
+    ).toEqual(['cacheSecret', 'headerSecrets', 'msgpack']);
     expect(
       omittedBundleParts({
         [VALUE_SOURCE_VARIABLE]: JSON.stringify({ type: 'lambda', functionName: 'values' }),
         ...resourceVariables({ cacheUrl: 'rediss://cache:6379', cacheAuth: 'token', cacheSecretArn: 'arn' }),
       }),
-    ).toEqual(['s3', 'cacheLookup', 'headerSecrets']);
+    ).toEqual(['s3', 'cacheLookup', 'headerSecrets', 'msgpack']);
+    expect(
+      omittedBundleParts(resourceVariables({ cacheUrl: 'redis://cache', cacheEncoding: 'msgpack' })),
+    ).not.toContain('msgpack');
   });
 
   it('keeps the Secrets Manager client for HTTP headers read from a secret', () => {
@@ -92,11 +96,18 @@ describe('bundleDefine', () => {
     const trimmed = await bundledPackages('consume', bundleDefine(environment));
     const everyPart = await bundledPackages('consume', {});
 
-    for (const client of ['client-lambda', 'client-elasticache', 'client-secrets-manager']) {
-      expect(everyPart).toContain(`@aws-sdk/${client}`);
-      expect(trimmed).not.toContain(`@aws-sdk/${client}`);
+    for (const client of [
+      '@aws-sdk/client-lambda',
+      '@aws-sdk/client-elasticache',
+      '@aws-sdk/client-secrets-manager',
+      '@msgpack/msgpack',
+    ]) {
+      expect(everyPart).toContain(client);
+      expect(trimmed).not.toContain(client);
     }
     expect(trimmed).toContain('ioredis');
+    const msgpack = { ...environment, ...resourceVariables({ cacheEncoding: 'msgpack' }) };
+    expect(await bundledPackages('consume', bundleDefine(msgpack))).toContain('@msgpack/msgpack');
   }, 60_000);
 
   it('builds a warm bundle that reads no cache without the Redis client', async () => {
