@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
@@ -10,30 +9,70 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { type BackoffOptions, retryWithBackoff } from '../core';
 import { isRetryableAwsError } from './awsErrors';
-import type { MessageProgress, RunRecord, RunStore } from './RunStore';
+import {
+  type MessageProgress,
+  type RunRecord,
+  type RunStore,
+  SKIPPED_SAMPLE_KEYS,
+  type SkippedReason,
+} from './RunStore';
+import { extendSample, mergeSkippedReasons, summarizeSkippedKeys } from './skippedReasons';
 import { createTableInput, RUNS_TABLE } from './tables';
 
 const RUNS_INDEX = RUNS_TABLE.globalSecondaryIndexes[0]?.indexName;
 /** Every run item carries this in its index partition: runs are few (one per interval), so one partition suffices. */
 const RUNS_PARTITION = 'runs';
-/**
- * Messages counted per progress shard. DynamoDB bills an update by the item's size, so shard items
- * stay around 10 KB; a run gets as many shards as that needs.
- */
-const MESSAGES_PER_SHARD = 1_000;
 const RETENTION_SECONDS = 30 * 24 * 3600;
+/** Items of a run read at once when a running run is read. */
+const READ_CONCURRENCY = 25;
+/** Runs whose shape a store keeps in memory (a consumer counts messages of one or two runs at a time). */
+const CACHED_RUNS = 64;
+/** Attribute name prefixes of one skip reason's count and sample. */
+const SKIP_COUNT = 'skip:';
+const SKIP_SAMPLE = 'sample:';
+
+/**
+ * How a run's progress is split over items. Each page counts up to `pageMessages` of the run's
+ * messages (and their remainders); each group rolls up `groupPages` finished pages; the tally rolls
+ * up finished groups. Every item therefore takes a bounded number of writes over the whole run.
+ */
+export interface ProgressTreeShape {
+  pageMessages: number;
+  groupPages: number;
+}
+
+/** Pages of 100 messages (~1 KB of applied ids) and groups of 100 pages: one group per 10,000 messages. */
+export const DEFAULT_PROGRESS_TREE: ProgressTreeShape = { pageMessages: 100, groupPages: 100 };
 
 /** The runs table as the run store expects it (see `RUNS_TABLE` in tables.ts). */
 export const runsTableDefinition = (tableName: string): CreateTableCommandInput =>
   createTableInput(RUNS_TABLE, tableName);
 
-const runKey = (runId: string) => ({ pk: `run#${runId}`, sk: 'run' });
-const LOCK_KEY = { pk: 'lock', sk: 'lock' };
+type Item = Record<string, unknown>;
+type ItemKey = { pk: string; sk: string };
+
+const runKey = (runId: string): ItemKey => ({ pk: `run#${runId}`, sk: 'run' });
+const tallyKey = (runId: string): ItemKey => ({ pk: `run#${runId}`, sk: 'tally' });
+const groupKey = (runId: string, group: number): ItemKey => ({
+  pk: `run#${runId}#group#${group}`,
+  sk: 'group',
+});
+const pageKey = (runId: string, page: number): ItemKey => ({ pk: `run#${runId}#page#${page}`, sk: 'page' });
+const LOCK_KEY: ItemKey = { pk: 'lock', sk: 'lock' };
+
 const isConditionFailure = (error: unknown) =>
   error instanceof Error && error.name === 'ConditionalCheckFailedException';
 const epochSeconds = (ms = Date.now()) => Math.floor(ms / 1000);
+const numberOf = (value: unknown): number => (typeof value === 'number' ? value : 0);
+const setOf = <Member = number>(value: unknown): Set<Member> =>
+  value instanceof Set ? (value as Set<Member>) : new Set();
+/** Members of `started` not yet in `done`: the children of an item still counting. */
+const stillOpen = (started: unknown, done: unknown): number[] => {
+  const finished = setOf(done);
+  return [...setOf(started)].filter((child) => !finished.has(child));
+};
 
-interface RunItem {
+interface RunItem extends ProgressTreeShape {
   runId: string;
   trigger: RunRecord['trigger'];
   strategy: string;
@@ -42,36 +81,130 @@ interface RunItem {
   status: RunRecord['status'];
   startedAt: string;
   endedAt?: string;
-  shards: number;
 }
 
-interface ShardItem {
-  keysWarmed?: number;
-  keysFailed?: number;
-  keysSkipped?: number;
+const pageCount = (run: RunItem) => Math.ceil(run.messages / run.pageMessages);
+const groupCount = (run: RunItem) => Math.ceil(pageCount(run) / run.groupPages);
+const messagesInPage = (run: RunItem, page: number) =>
+  Math.min(run.pageMessages, run.messages - page * run.pageMessages);
+const pagesInGroup = (run: RunItem, group: number) =>
+  Math.min(run.groupPages, pageCount(run) - group * run.groupPages);
+
+/** What an item counts: its own messages (a page) or its finished children (a group, the tally). */
+interface Figures {
+  warmed: number;
+  failed: number;
+  skipped: number;
+  skippedReasons: SkippedReason[];
 }
+
+const figuresOf = (item: Item): Figures => ({
+  warmed: numberOf(item.keysWarmed),
+  failed: numberOf(item.keysFailed),
+  skipped: numberOf(item.keysSkipped),
+  skippedReasons: Object.keys(item)
+    .filter((name) => name.startsWith(SKIP_COUNT))
+    .map((name) => {
+      const reason = name.slice(SKIP_COUNT.length);
+      const sample = item[`${SKIP_SAMPLE}${reason}`];
+      return {
+        reason,
+        count: numberOf(item[name]),
+        sample: Array.isArray(sample) ? (sample as string[]) : [],
+      };
+    }),
+});
+
+/** A page is finished when all its messages are counted and no key of theirs waits in a remainder. */
+const isPageFinished = (run: RunItem, page: number, item: Item): boolean => {
+  const { warmed, failed, skipped } = figuresOf(item);
+  return (
+    numberOf(item.messagesCounted) === messagesInPage(run, page) &&
+    warmed + failed + skipped === numberOf(item.keysExpected)
+  );
+};
+
+/** The clauses and values of an UpdateItem that adds `figures` to an item and sets its expiry once. */
+const addingFigures = (figures: Figures) => {
+  const add = ['keysWarmed :warmed', 'keysFailed :failed', 'keysSkipped :skipped'];
+  const set = ['expiresAt = if_not_exists(expiresAt, :expiresAt)'];
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {
+    ':warmed': figures.warmed,
+    ':failed': figures.failed,
+    ':skipped': figures.skipped,
+    ':expiresAt': epochSeconds() + RETENTION_SECONDS,
+  };
+  figures.skippedReasons.forEach(({ reason, count, sample }, index) => {
+    names[`#count${index}`] = `${SKIP_COUNT}${reason}`;
+    values[`:count${index}`] = count;
+    add.push(`#count${index} :count${index}`);
+    if (sample.length === 0) return;
+    names[`#sample${index}`] = `${SKIP_SAMPLE}${reason}`;
+    values[`:sample${index}`] = sample;
+    set.push(`#sample${index} = if_not_exists(#sample${index}, :sample${index})`);
+  });
+  return { add, set, names, values };
+};
+
+/** Where a message is counted: its page, whether it is one of the run's messages, its id within the page. */
+const placeMessage = (run: RunItem, messageId: string) => {
+  const prefix = `${run.runId}/`;
+  const suffix = messageId.startsWith(prefix) ? messageId.slice(prefix.length) : '';
+  const match = /^(\d+)((?:\.\d+)*)$/.exec(suffix);
+  const index = Number(match?.[1]);
+  if (!match || index >= run.messages) {
+    throw new Error(
+      `message ${messageId} is not one of run ${run.runId}'s ${run.messages} messages (${prefix}<n>, or ${prefix}<n>.<attempt> for a remainder)`,
+    );
+  }
+  return { page: Math.floor(index / run.pageMessages), isRunMessage: match[2] === '', appliedId: suffix };
+};
+
+const assertCounts = (progress: MessageProgress) => {
+  for (const field of ['warmed', 'failed', 'skipped', 'requeued'] as const) {
+    const count = progress[field] ?? 0;
+    if (!Number.isInteger(count) || count < 0) {
+      throw new Error(`progress.${field} must be a whole number of keys, not ${count}`);
+    }
+  }
+};
 
 const DEFAULT_RETRY: BackoffOptions = { maxRetries: 5, baseDelayMs: 50, maxDelayMs: 2_000 };
 
 /**
- * Run records in DynamoDB. Progress is exactly-once without transactions: a message's counts go to
- * one of the run's shard items in a single UpdateItem that also records the message id in that item
- * and is conditional on it not being there yet, so a redelivered message changes nothing. A run's
- * figures are the run item plus its shards, read in one Query.
+ * Run records in DynamoDB, counted exactly once per message at a constant cost per message, without
+ * transactions. A message's counts go to its page item in one UpdateItem that also adds the message's
+ * id to the page and is conditional on it not being there, so a redelivered message changes nothing.
+ * A finished page is added to its group, and a finished group to the run's tally, the same way
+ * (conditional on the child not being there yet); the update that completes the tally finishes the
+ * run. Pages and groups are items of their own partition keys, and each takes a bounded number of
+ * writes, so no partition key takes a run's whole write load. Reading a running run adds the tally to
+ * the groups and pages still counting.
  *
  * @example
  * const runs = new DynamoRunStore({ client: DynamoDBDocumentClient.from(new DynamoDBClient({})), tableName });
- * await runs.recordProgress(runId, messageId, { warmed: 98, failed: 0, skipped: 2 });
+ * await runs.recordProgress(runId, `${runId}/0`, { warmed: 98, failed: 0, skipped: 2 });
  */
 export class DynamoRunStore implements RunStore {
   readonly #client: DynamoDBDocumentClient;
   readonly #tableName: string;
   readonly #retry: BackoffOptions;
+  readonly #tree: ProgressTreeShape;
+  /** Runs this store counted messages of: their shape never changes once created. */
+  readonly #runs = new Map<string, Promise<RunItem>>();
 
-  public constructor(options: { client: DynamoDBDocumentClient; tableName: string; retry?: BackoffOptions }) {
+  public constructor(options: {
+    client: DynamoDBDocumentClient;
+    tableName: string;
+    retry?: BackoffOptions;
+    /** The progress tree of the runs this store creates; default `DEFAULT_PROGRESS_TREE`. */
+    progressTree?: ProgressTreeShape;
+  }) {
     this.#client = options.client;
     this.#tableName = options.tableName;
     this.#retry = options.retry ?? DEFAULT_RETRY;
+    this.#tree = options.progressTree ?? DEFAULT_PROGRESS_TREE;
   }
 
   public async createRun(
@@ -79,9 +212,9 @@ export class DynamoRunStore implements RunStore {
   ) {
     const item: RunItem = {
       ...run,
+      ...this.#tree,
       status: 'running',
       startedAt: new Date().toISOString(),
-      shards: Math.max(1, Math.ceil(run.messages / MESSAGES_PER_SHARD)),
     };
     await this.#retrying(() =>
       this.#client.send(
@@ -96,22 +229,22 @@ export class DynamoRunStore implements RunStore {
   }
 
   public async getRun(runId: string): Promise<RunRecord | undefined> {
-    const response = await this.#retrying(() =>
-      this.#client.send(
-        new QueryCommand({
-          TableName: this.#tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': `run#${runId}` },
-          ProjectionExpression:
-            'sk, runId, #trigger, strategy, keysPlanned, messages, #status, startedAt, endedAt, shards, keysWarmed, keysFailed, keysSkipped',
-          ExpressionAttributeNames: { '#trigger': 'trigger', '#status': 'status' },
-          ConsistentRead: true,
-        }),
-      ),
-    );
-    const items = response.Items ?? [];
+    const items = await this.#runAndTally(runId);
     const run = items.find((item) => item.sk === 'run') as RunItem | undefined;
-    return run && this.#toRecord(run, items.filter((item) => item.sk !== 'run') as ShardItem[]);
+    if (!run) return undefined;
+    const tally = items.find((item) => item.sk === 'tally') ?? {};
+    const counted = [tally];
+    if (setOf(tally.doneGroups).size < groupCount(run)) {
+      const groups = await this.#getItems(stillOpen(tally.startedGroups, tally.doneGroups), (group) =>
+        groupKey(runId, group),
+      );
+      const pages = await this.#getItems(
+        groups.flatMap((group) => stillOpen(group.startedPages, group.donePages)),
+        (page) => pageKey(runId, page),
+      );
+      counted.push(...groups, ...pages);
+    }
+    return this.#toRecord(run, counted.map(figuresOf));
   }
 
   public async listRuns(limit: number): Promise<RunRecord[]> {
@@ -138,49 +271,51 @@ export class DynamoRunStore implements RunStore {
     messageId: string,
     progress: MessageProgress,
   ): Promise<{ counted: boolean; run: RunRecord | undefined }> {
-    const run = await this.#runItem(runId);
-    if (!run) throw new Error(`run ${runId} does not exist in ${this.#tableName}`);
-    const shard = createHash('sha1').update(messageId).digest().readUInt32BE(0) % run.shards;
-    // Within its run's item a message is known by what follows `<runId>/`, which keeps shard items small.
-    const appliedId = messageId.startsWith(`${runId}/`) ? messageId.slice(runId.length + 1) : messageId;
+    assertCounts(progress);
+    const run = await this.#countedRun(runId);
+    if (run.messages === 0) return { counted: true, run: await this.#finish(run, {}) };
+    const { page, isRunMessage, appliedId } = placeMessage(run, messageId);
+    const figures: Figures = {
+      warmed: progress.warmed,
+      failed: progress.failed,
+      skipped: progress.skipped,
+      skippedReasons: summarizeSkippedKeys(progress),
+    };
+    const update = addingFigures(figures);
+    const key = pageKey(runId, page);
+    let pageItem: Item;
+    let counted = true;
     try {
-      await this.#retrying(() =>
-        this.#client.send(
-          new UpdateCommand({
-            TableName: this.#tableName,
-            Key: { pk: `run#${runId}`, sk: `shard#${shard}` },
-            UpdateExpression:
-              'SET applied.#message = :true, expiresAt = if_not_exists(expiresAt, :expiresAt) ' +
-              'ADD keysWarmed :warmed, keysFailed :failed, keysSkipped :skipped',
-            ConditionExpression: 'attribute_not_exists(applied.#message)',
-            ExpressionAttributeNames: { '#message': appliedId },
-            ExpressionAttributeValues: {
-              ':true': true,
-              ':expiresAt': epochSeconds() + RETENTION_SECONDS,
-              ':warmed': progress.warmed,
-              ':failed': progress.failed,
-              ':skipped': progress.skipped,
-            },
-          }),
-        ),
-      );
+      pageItem = await this.#update({
+        Key: key,
+        UpdateExpression:
+          `ADD applied :applied, messagesCounted :runMessage, keysExpected :expected, ${update.add.join(', ')} ` +
+          `SET ${update.set.join(', ')}`,
+        ConditionExpression: 'attribute_not_exists(applied) OR NOT contains(applied, :id)',
+        ExpressionAttributeNames: update.names,
+        ExpressionAttributeValues: {
+          ...update.values,
+          ':applied': new Set([appliedId]),
+          ':id': appliedId,
+          ':runMessage': isRunMessage ? 1 : 0,
+          // A run message brings its keys to the page; a remainder only accounts for some of them.
+          ':expected': isRunMessage
+            ? progress.warmed + progress.failed + progress.skipped + (progress.requeued ?? 0)
+            : 0,
+        },
+      });
+      await this.#topUpSamples(key, pageItem, figures.skippedReasons);
     } catch (error) {
-      if (!isMissingMap(error) && !isConditionFailure(error)) throw error;
-      if (isConditionFailure(error)) return { counted: false, run: await this.getRun(runId) };
-      // The shard item does not exist yet: create it with its map, then count (once) again.
-      await this.#retrying(() =>
-        this.#client.send(
-          new UpdateCommand({
-            TableName: this.#tableName,
-            Key: { pk: `run#${runId}`, sk: `shard#${shard}` },
-            UpdateExpression: 'SET applied = if_not_exists(applied, :empty)',
-            ExpressionAttributeValues: { ':empty': {} },
-          }),
-        ),
-      );
-      return this.recordProgress(runId, messageId, progress);
+      if (!isConditionFailure(error)) throw error;
+      counted = false;
+      // Counted before, maybe by a consumer that stopped before rolling the page up: roll it up again.
+      pageItem = (await this.#getItem(key)) ?? {};
     }
-    return { counted: true, run: await this.#finishIfDone(runId) };
+    // The page's first message lists it, and so does a redelivery, in case the first stopped before.
+    if (pageItem.listed !== true && (!counted || setOf(pageItem.applied).size === 1)) {
+      await this.#listPage(runId, Math.floor(page / run.groupPages), page);
+    }
+    return { counted, run: await this.#rollUpPage(run, page, pageItem) };
   }
 
   public async cancelRun(runId: string): Promise<RunRecord | undefined> {
@@ -189,7 +324,18 @@ export class DynamoRunStore implements RunStore {
   }
 
   public async isCancelled(runId: string): Promise<boolean> {
-    return (await this.#runItem(runId))?.status === 'cancelled';
+    const response = await this.#retrying(() =>
+      this.#client.send(
+        new GetCommand({
+          TableName: this.#tableName,
+          Key: runKey(runId),
+          ProjectionExpression: '#status',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    return response.Item?.status === 'cancelled';
   }
 
   public async acquireRunLock(runId: string, ttlSeconds: number) {
@@ -208,12 +354,8 @@ export class DynamoRunStore implements RunStore {
       return { acquired: true as const };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
-      const lock = await this.#retrying(() =>
-        this.#client.send(
-          new GetCommand({ TableName: this.#tableName, Key: LOCK_KEY, ConsistentRead: true }),
-        ),
-      );
-      return { acquired: false as const, heldBy: String(lock.Item?.runId ?? 'another run') };
+      const lock = await this.#getItem(LOCK_KEY);
+      return { acquired: false as const, heldBy: String(lock?.runId ?? 'another run') };
     }
   }
 
@@ -234,14 +376,103 @@ export class DynamoRunStore implements RunStore {
     }
   }
 
-  /** Marks the run finished once every planned key is accounted for. */
-  async #finishIfDone(runId: string): Promise<RunRecord | undefined> {
-    const run = await this.getRun(runId);
-    if (run?.status !== 'running' || run.keysWarmed + run.keysFailed + run.keysSkipped < run.keysPlanned) {
-      return run;
+  /**
+   * Adds a finished page to its group, a finished group to the tally, and finishes the run when the
+   * tally holds every group. Each step is idempotent, so a redelivered message repeats what its first
+   * delivery may not have done. Returns the run when this call finished it.
+   */
+  async #rollUpPage(run: RunItem, page: number, pageItem: Item): Promise<RunRecord | undefined> {
+    const group = Math.floor(page / run.groupPages);
+    if (!isPageFinished(run, page, pageItem)) return undefined;
+    const groupItem = await this.#addChild(
+      groupKey(run.runId, group),
+      'donePages',
+      page,
+      figuresOf(pageItem),
+    );
+    if (setOf(groupItem.donePages).size < pagesInGroup(run, group)) return undefined;
+    const tally = await this.#addChild(tallyKey(run.runId), 'doneGroups', group, figuresOf(groupItem));
+    if (setOf(tally.doneGroups).size < groupCount(run)) return undefined;
+    return this.#finish(run, tally);
+  }
+
+  /** Records that a page (and so its group) counts, so that reading a running run finds it. */
+  async #listPage(runId: string, group: number, page: number): Promise<void> {
+    const expiry = { ':expiresAt': epochSeconds() + RETENTION_SECONDS };
+    const groupItem = await this.#update({
+      Key: groupKey(runId, group),
+      UpdateExpression: 'ADD startedPages :page SET expiresAt = if_not_exists(expiresAt, :expiresAt)',
+      ExpressionAttributeValues: { ':page': new Set([page]), ...expiry },
+    });
+    if (groupItem.listed !== true) {
+      await this.#update({
+        Key: tallyKey(runId),
+        UpdateExpression: 'ADD startedGroups :group SET expiresAt = if_not_exists(expiresAt, :expiresAt)',
+        ExpressionAttributeValues: { ':group': new Set([group]), ...expiry },
+      });
+      await this.#markListed(groupKey(runId, group));
     }
-    const endedAt = await this.#endRun(runId, 'finished');
-    return endedAt ? { ...run, status: 'finished', endedAt } : this.getRun(runId);
+    await this.#markListed(pageKey(runId, page));
+  }
+
+  async #markListed(key: ItemKey): Promise<void> {
+    await this.#update({
+      Key: key,
+      UpdateExpression: 'SET listed = :listed',
+      ExpressionAttributeValues: { ':listed': true },
+    });
+  }
+
+  /** Adds a finished child's figures to `key` once; returns the item as it now is. */
+  async #addChild(key: ItemKey, children: string, child: number, figures: Figures): Promise<Item> {
+    const update = addingFigures(figures);
+    try {
+      const item = await this.#update({
+        Key: key,
+        UpdateExpression: `ADD #children :child, ${update.add.join(', ')} SET ${update.set.join(', ')}`,
+        ConditionExpression: 'attribute_not_exists(#children) OR NOT contains(#children, :childId)',
+        ExpressionAttributeNames: { ...update.names, '#children': children },
+        ExpressionAttributeValues: { ...update.values, ':child': new Set([child]), ':childId': child },
+      });
+      await this.#topUpSamples(key, item, figures.skippedReasons);
+      return item;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return (await this.#getItem(key)) ?? {};
+    }
+  }
+
+  /**
+   * Fills an item's samples that have room with keys of `reasons`. The counting update only sets a
+   * reason's first sample; topping up is a separate write, needed only until a sample is full.
+   */
+  async #topUpSamples(key: ItemKey, item: Item, reasons: SkippedReason[]): Promise<void> {
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    for (const { reason, sample } of reasons) {
+      const current = item[`${SKIP_SAMPLE}${reason}`];
+      const known = Array.isArray(current) ? (current as string[]) : [];
+      const extended = extendSample(known, sample);
+      if (known.length >= SKIPPED_SAMPLE_KEYS || extended.length === known.length) continue;
+      const index = Object.keys(names).length;
+      names[`#sample${index}`] = `${SKIP_SAMPLE}${reason}`;
+      values[`:sample${index}`] = extended;
+    }
+    if (Object.keys(names).length === 0) return;
+    await this.#update({
+      Key: key,
+      UpdateExpression: `SET ${Object.keys(names)
+        .map((name) => `${name} = ${name.replace('#', ':')}`)
+        .join(', ')}`,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    });
+  }
+
+  /** Finishes the run; returns it finished when this call did it. */
+  async #finish(run: RunItem, tally: Item): Promise<RunRecord | undefined> {
+    const endedAt = await this.#endRun(run.runId, 'finished');
+    return endedAt ? this.#toRecord({ ...run, status: 'finished', endedAt }, [figuresOf(tally)]) : undefined;
   }
 
   /**
@@ -251,23 +482,18 @@ export class DynamoRunStore implements RunStore {
   async #endRun(runId: string, status: 'finished' | 'cancelled'): Promise<string | undefined> {
     const endedAt = new Date().toISOString();
     try {
-      await this.#retrying(() =>
-        this.#client.send(
-          new UpdateCommand({
-            TableName: this.#tableName,
-            Key: runKey(runId),
-            UpdateExpression: 'SET #status = :ended, endedAt = :endedAt, expiresAt = :expiresAt',
-            ConditionExpression: '#status = :running',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: {
-              ':ended': status,
-              ':running': 'running',
-              ':endedAt': endedAt,
-              ':expiresAt': epochSeconds() + RETENTION_SECONDS,
-            },
-          }),
-        ),
-      );
+      await this.#update({
+        Key: runKey(runId),
+        UpdateExpression: 'SET #status = :ended, endedAt = :endedAt, expiresAt = :expiresAt',
+        ConditionExpression: '#status = :running',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':ended': status,
+          ':running': 'running',
+          ':endedAt': endedAt,
+          ':expiresAt': epochSeconds() + RETENTION_SECONDS,
+        },
+      });
     } catch (error) {
       if (isConditionFailure(error)) return undefined;
       throw error;
@@ -276,26 +502,101 @@ export class DynamoRunStore implements RunStore {
     return endedAt;
   }
 
-  async #runItem(runId: string): Promise<RunItem | undefined> {
-    const response = await this.#retrying(() =>
-      this.#client.send(
-        new GetCommand({ TableName: this.#tableName, Key: runKey(runId), ConsistentRead: true }),
-      ),
-    );
-    return response.Item as RunItem | undefined;
+  /**
+   * The run as a counting store knows it, read once per store (a run's shape does not change).
+   * @throws Error for an unknown run.
+   */
+  #countedRun(runId: string): Promise<RunItem> {
+    const known = this.#runs.get(runId);
+    if (known) return known;
+    const loading = this.#getItem(runKey(runId)).then((item) => {
+      if (!item) throw new Error(`run ${runId} does not exist in ${this.#tableName}`);
+      return item as unknown as RunItem;
+    });
+    // Concurrent messages of one run share one read; a failed read is not kept.
+    loading.catch(() => this.#runs.delete(runId));
+    if (this.#runs.size >= CACHED_RUNS) this.#runs.delete(this.#runs.keys().next().value as string);
+    this.#runs.set(runId, loading);
+    return loading;
   }
 
-  #toRecord(run: RunItem, shards: ShardItem[]): RunRecord {
-    const sum = (field: keyof ShardItem) => shards.reduce((total, shard) => total + (shard[field] ?? 0), 0);
+  /** The run item and its tally: one partition, read to its end. */
+  async #runAndTally(runId: string): Promise<Item[]> {
+    const items: Item[] = [];
+    let startKey: Item | undefined;
+    do {
+      const response = await this.#retrying(() =>
+        this.#client.send(
+          new QueryCommand({
+            TableName: this.#tableName,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': runKey(runId).pk },
+            ConsistentRead: true,
+            ExclusiveStartKey: startKey,
+          }),
+        ),
+      );
+      items.push(...(response.Items ?? []));
+      startKey = response.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  }
+
+  /** The items of `ids` that exist, read a few at a time. */
+  async #getItems(ids: number[], keyOf: (id: number) => ItemKey): Promise<Item[]> {
+    const items: Item[] = [];
+    for (let start = 0; start < ids.length; start += READ_CONCURRENCY) {
+      const read = await Promise.all(
+        ids.slice(start, start + READ_CONCURRENCY).map((id) => this.#getItem(keyOf(id))),
+      );
+      items.push(...read.filter((item): item is Item => item !== undefined));
+    }
+    return items;
+  }
+
+  async #getItem(key: ItemKey): Promise<Item | undefined> {
+    const response = await this.#retrying(() =>
+      this.#client.send(new GetCommand({ TableName: this.#tableName, Key: key, ConsistentRead: true })),
+    );
+    return response.Item;
+  }
+
+  /** One UpdateItem with retries; returns the item as it is after the update. */
+  async #update(input: {
+    Key: ItemKey;
+    UpdateExpression: string;
+    ConditionExpression?: string;
+    ExpressionAttributeNames?: Record<string, string>;
+    ExpressionAttributeValues: Record<string, unknown>;
+  }): Promise<Item> {
+    const { ExpressionAttributeNames: names, ...rest } = input;
+    const response = await this.#retrying(() =>
+      this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          ...rest,
+          // DynamoDB rejects an empty map of names.
+          ...(names && Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+          ReturnValues: 'ALL_NEW',
+        }),
+      ),
+    );
+    return response.Attributes ?? {};
+  }
+
+  #toRecord(run: RunItem, counted: Figures[]): RunRecord {
+    const sum = (field: 'warmed' | 'failed' | 'skipped') =>
+      counted.reduce((total, figures) => total + figures[field], 0);
     return {
       runId: run.runId,
       trigger: run.trigger,
       strategy: run.strategy,
       keysPlanned: run.keysPlanned,
       messages: run.messages,
-      keysWarmed: sum('keysWarmed'),
-      keysFailed: sum('keysFailed'),
-      keysSkipped: sum('keysSkipped'),
+      keysWarmed: sum('warmed'),
+      keysFailed: sum('failed'),
+      keysSkipped: sum('skipped'),
+      skippedReasons: mergeSkippedReasons(counted.map((figures) => figures.skippedReasons)),
       status: run.status,
       startedAt: run.startedAt,
       ...(run.endedAt ? { endedAt: run.endedAt } : {}),
@@ -307,9 +608,3 @@ export class DynamoRunStore implements RunStore {
     return retryWithBackoff(call, { ...this.#retry, shouldRetry: isRetryableAwsError });
   }
 }
-
-/** SET on a path inside a map that does not exist yet fails validation: the shard item is new. */
-const isMissingMap = (error: unknown) =>
-  error instanceof Error &&
-  error.name === 'ValidationException' &&
-  /document path provided in the update expression is invalid/i.test(error.message);
