@@ -304,7 +304,7 @@ export class DynamoRunStore implements RunStore {
             : 0,
         },
       });
-      await this.#topUpSamples(key, pageItem, figures.skippedReasons);
+      pageItem = await this.#topUpSamples(key, pageItem, figures.skippedReasons);
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       counted = false;
@@ -434,8 +434,7 @@ export class DynamoRunStore implements RunStore {
         ExpressionAttributeNames: { ...update.names, '#children': children },
         ExpressionAttributeValues: { ...update.values, ':child': new Set([child]), ':childId': child },
       });
-      await this.#topUpSamples(key, item, figures.skippedReasons);
-      return item;
+      return await this.#topUpSamples(key, item, figures.skippedReasons);
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       return (await this.#getItem(key)) ?? {};
@@ -445,8 +444,9 @@ export class DynamoRunStore implements RunStore {
   /**
    * Fills an item's samples that have room with keys of `reasons`. The counting update only sets a
    * reason's first sample; topping up is a separate write, needed only until a sample is full.
+   * Returns the item as it now is.
    */
-  async #topUpSamples(key: ItemKey, item: Item, reasons: SkippedReason[]): Promise<void> {
+  async #topUpSamples(key: ItemKey, item: Item, reasons: SkippedReason[]): Promise<Item> {
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = {};
     for (const { reason, sample } of reasons) {
@@ -458,8 +458,8 @@ export class DynamoRunStore implements RunStore {
       names[`#sample${index}`] = `${SKIP_SAMPLE}${reason}`;
       values[`:sample${index}`] = extended;
     }
-    if (Object.keys(names).length === 0) return;
-    await this.#update({
+    if (Object.keys(names).length === 0) return item;
+    return this.#update({
       Key: key,
       UpdateExpression: `SET ${Object.keys(names)
         .map((name) => `${name} = ${name.replace('#', ':')}`)
