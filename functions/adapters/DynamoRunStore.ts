@@ -272,15 +272,15 @@ export class DynamoRunStore implements RunStore {
     progress: MessageProgress,
   ): Promise<{ counted: boolean; run: RunRecord | undefined }> {
     assertCounts(progress);
-    const run = await this.#countedRun(runId);
-    if (run.messages === 0) return { counted: true, run: await this.#finish(run, {}) };
-    const { page, isRunMessage, appliedId } = placeMessage(run, messageId);
     const figures: Figures = {
       warmed: progress.warmed,
       failed: progress.failed,
       skipped: progress.skipped,
       skippedReasons: summarizeSkippedKeys(progress),
     };
+    const run = await this.#countedRun(runId);
+    if (run.messages === 0) return { counted: true, run: await this.#finish(run, {}) };
+    const { page, isRunMessage, appliedId } = placeMessage(run, messageId);
     const update = addingFigures(figures);
     const key = pageKey(runId, page);
     let pageItem: Item;
