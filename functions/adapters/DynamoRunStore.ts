@@ -16,6 +16,27 @@ import {
   SKIPPED_SAMPLE_KEYS,
   type SkippedReason,
 } from './RunStore';
+import {
+  addingFigures,
+  DEFAULT_PROGRESS_TREE,
+  type Figures,
+  figuresOf,
+  groupCount,
+  groupKey,
+  type Item,
+  type ItemKey,
+  isPageFinished,
+  type ProgressTreeShape,
+  pageKey,
+  pagesInGroup,
+  placeMessage,
+  type RunItem,
+  runKey,
+  SKIP_SAMPLE,
+  setOf,
+  stillOpen,
+  tallyKey,
+} from './runProgressTree';
 import { extendSample, mergeSkippedReasons, summarizeSkippedKeys } from './skippedReasons';
 import { createTableInput, RUNS_TABLE } from './tables';
 
@@ -27,139 +48,16 @@ const RETENTION_SECONDS = 30 * 24 * 3600;
 const READ_CONCURRENCY = 25;
 /** Runs whose shape a store keeps in memory (a consumer counts messages of one or two runs at a time). */
 const CACHED_RUNS = 64;
-/** Attribute name prefixes of one skip reason's count and sample. */
-const SKIP_COUNT = 'skip:';
-const SKIP_SAMPLE = 'sample:';
-
-/**
- * How a run's progress is split over items. Each page counts up to `pageMessages` of the run's
- * messages (and their remainders); each group rolls up `groupPages` finished pages; the tally rolls
- * up finished groups. Every item therefore takes a bounded number of writes over the whole run.
- */
-export interface ProgressTreeShape {
-  pageMessages: number;
-  groupPages: number;
-}
-
-/** Pages of 100 messages (~1 KB of applied ids) and groups of 100 pages: one group per 10,000 messages. */
-export const DEFAULT_PROGRESS_TREE: ProgressTreeShape = { pageMessages: 100, groupPages: 100 };
 
 /** The runs table as the run store expects it (see `RUNS_TABLE` in tables.ts). */
 export const runsTableDefinition = (tableName: string): CreateTableCommandInput =>
   createTableInput(RUNS_TABLE, tableName);
 
-type Item = Record<string, unknown>;
-type ItemKey = { pk: string; sk: string };
-
-const runKey = (runId: string): ItemKey => ({ pk: `run#${runId}`, sk: 'run' });
-const tallyKey = (runId: string): ItemKey => ({ pk: `run#${runId}`, sk: 'tally' });
-const groupKey = (runId: string, group: number): ItemKey => ({
-  pk: `run#${runId}#group#${group}`,
-  sk: 'group',
-});
-const pageKey = (runId: string, page: number): ItemKey => ({ pk: `run#${runId}#page#${page}`, sk: 'page' });
-const LOCK_KEY: ItemKey = { pk: 'lock', sk: 'lock' };
-
 const isConditionFailure = (error: unknown) =>
   error instanceof Error && error.name === 'ConditionalCheckFailedException';
 const epochSeconds = (ms = Date.now()) => Math.floor(ms / 1000);
-const numberOf = (value: unknown): number => (typeof value === 'number' ? value : 0);
-const setOf = <Member = number>(value: unknown): Set<Member> =>
-  value instanceof Set ? (value as Set<Member>) : new Set();
-/** Members of `started` not yet in `done`: the children of an item still counting. */
-const stillOpen = (started: unknown, done: unknown): number[] => {
-  const finished = setOf(done);
-  return [...setOf(started)].filter((child) => !finished.has(child));
-};
-
-interface RunItem extends ProgressTreeShape {
-  runId: string;
-  trigger: RunRecord['trigger'];
-  strategy: string;
-  keysPlanned: number;
-  messages: number;
-  status: RunRecord['status'];
-  startedAt: string;
-  endedAt?: string;
-}
-
-const pageCount = (run: RunItem) => Math.ceil(run.messages / run.pageMessages);
-const groupCount = (run: RunItem) => Math.ceil(pageCount(run) / run.groupPages);
-const messagesInPage = (run: RunItem, page: number) =>
-  Math.min(run.pageMessages, run.messages - page * run.pageMessages);
-const pagesInGroup = (run: RunItem, group: number) =>
-  Math.min(run.groupPages, pageCount(run) - group * run.groupPages);
-
-/** What an item counts: its own messages (a page) or its finished children (a group, the tally). */
-interface Figures {
-  warmed: number;
-  failed: number;
-  skipped: number;
-  skippedReasons: SkippedReason[];
-}
-
-const figuresOf = (item: Item): Figures => ({
-  warmed: numberOf(item.keysWarmed),
-  failed: numberOf(item.keysFailed),
-  skipped: numberOf(item.keysSkipped),
-  skippedReasons: Object.keys(item)
-    .filter((name) => name.startsWith(SKIP_COUNT))
-    .map((name) => {
-      const reason = name.slice(SKIP_COUNT.length);
-      const sample = item[`${SKIP_SAMPLE}${reason}`];
-      return {
-        reason,
-        count: numberOf(item[name]),
-        sample: Array.isArray(sample) ? (sample as string[]) : [],
-      };
-    }),
-});
-
-/** A page is finished when all its messages are counted and no key of theirs waits in a remainder. */
-const isPageFinished = (run: RunItem, page: number, item: Item): boolean => {
-  const { warmed, failed, skipped } = figuresOf(item);
-  return (
-    numberOf(item.messagesCounted) === messagesInPage(run, page) &&
-    warmed + failed + skipped === numberOf(item.keysExpected)
-  );
-};
-
-/** The clauses and values of an UpdateItem that adds `figures` to an item and sets its expiry once. */
-const addingFigures = (figures: Figures) => {
-  const add = ['keysWarmed :warmed', 'keysFailed :failed', 'keysSkipped :skipped'];
-  const set = ['expiresAt = if_not_exists(expiresAt, :expiresAt)'];
-  const names: Record<string, string> = {};
-  const values: Record<string, unknown> = {
-    ':warmed': figures.warmed,
-    ':failed': figures.failed,
-    ':skipped': figures.skipped,
-    ':expiresAt': epochSeconds() + RETENTION_SECONDS,
-  };
-  figures.skippedReasons.forEach(({ reason, count, sample }, index) => {
-    names[`#count${index}`] = `${SKIP_COUNT}${reason}`;
-    values[`:count${index}`] = count;
-    add.push(`#count${index} :count${index}`);
-    if (sample.length === 0) return;
-    names[`#sample${index}`] = `${SKIP_SAMPLE}${reason}`;
-    values[`:sample${index}`] = sample;
-    set.push(`#sample${index} = if_not_exists(#sample${index}, :sample${index})`);
-  });
-  return { add, set, names, values };
-};
-
-/** Where a message is counted: its page, whether it is one of the run's messages, its id within the page. */
-const placeMessage = (run: RunItem, messageId: string) => {
-  const prefix = `${run.runId}/`;
-  const suffix = messageId.startsWith(prefix) ? messageId.slice(prefix.length) : '';
-  const match = /^(\d+)((?:\.\d+)*)$/.exec(suffix);
-  const index = Number(match?.[1]);
-  if (!match || index >= run.messages) {
-    throw new Error(
-      `message ${messageId} is not one of run ${run.runId}'s ${run.messages} messages (${prefix}<n>, or ${prefix}<n>.<attempt> for a remainder)`,
-    );
-  }
-  return { page: Math.floor(index / run.pageMessages), isRunMessage: match[2] === '', appliedId: suffix };
-};
+const expiresAt = () => epochSeconds() + RETENTION_SECONDS;
+const LOCK_KEY: ItemKey = { pk: 'lock', sk: 'lock' };
 
 const assertCounts = (progress: MessageProgress) => {
   for (const field of ['warmed', 'failed', 'skipped', 'requeued'] as const) {
@@ -281,7 +179,7 @@ export class DynamoRunStore implements RunStore {
     const run = await this.#countedRun(runId);
     if (run.messages === 0) return { counted: true, run: await this.#finish(run, {}) };
     const { page, isRunMessage, appliedId } = placeMessage(run, messageId);
-    const update = addingFigures(figures);
+    const update = addingFigures(figures, expiresAt());
     const key = pageKey(runId, page);
     let pageItem: Item;
     let counted = true;
@@ -425,7 +323,7 @@ export class DynamoRunStore implements RunStore {
 
   /** Adds a finished child's figures to `key` once; returns the item as it now is. */
   async #addChild(key: ItemKey, children: string, child: number, figures: Figures): Promise<Item> {
-    const update = addingFigures(figures);
+    const update = addingFigures(figures, expiresAt());
     try {
       const item = await this.#update({
         Key: key,

@@ -1,11 +1,8 @@
 import type { MiddlewareStack } from '@smithy/types';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  DynamoRunStore,
-  type ProgressTreeShape,
-  runsTableDefinition,
-} from '../../functions/adapters/DynamoRunStore';
+import { DynamoRunStore, runsTableDefinition } from '../../functions/adapters/DynamoRunStore';
 import type { MessageProgress } from '../../functions/adapters/RunStore';
+import type { ProgressTreeShape } from '../../functions/adapters/runProgressTree';
 import { type LocalDynamo, startLocalDynamo } from '../support/dynalite';
 
 let dynamo: LocalDynamo;

@@ -62,7 +62,14 @@ describe('DynamoRunStore error paths', () => {
 
   it('surfaces a failed count so the message is delivered again, after reading the run once', async () => {
     dynamo.on(GetCommand).resolves({
-      Item: { runId: 'r1', messages: 2, keysPlanned: 2, pageMessages: 100, groupPages: 100, status: 'running' },
+      Item: {
+        runId: 'r1',
+        messages: 2,
+        keysPlanned: 2,
+        pageMessages: 100,
+        groupPages: 100,
+        status: 'running',
+      },
     });
     dynamo.on(UpdateCommand).rejects(awsError('AccessDeniedException', 400));
 
