@@ -4,6 +4,16 @@ import { type MessageProgress, SKIPPED_SAMPLE_KEYS, type SkippedReason } from '.
 export const UNRECORDED_REASON = 'no reason recorded';
 /** Reasons are kept to this many characters, so a long error text cannot grow a run record. */
 const REASON_CHARS = 120;
+
+/**
+ * A reason as a run counts it: its figures masked (`not reached before warmupTimeoutSeconds (4.8 s)`
+ * → `(n s)`), so reasons that differ only by a number count together and a run keeps a handful of
+ * reasons, not one per message; cut to `REASON_CHARS`.
+ */
+export const reasonKind = (reason: string): string => {
+  const masked = reason.replace(/\d+(?:[.,]\d+)*/g, 'n');
+  return masked.length > REASON_CHARS ? `${masked.slice(0, REASON_CHARS - 1)}…` : masked;
+};
 /** A sample stops before this many UTF-8 bytes (keys may be up to 1 KB), keeping at least one key. */
 const SAMPLE_BYTES = 1_024;
 
@@ -28,8 +38,8 @@ export const extendSample = (sample: readonly string[], keys: Iterable<string>):
 export const summarizeSkippedKeys = (progress: MessageProgress): SkippedReason[] => {
   const keysByReason = new Map<string, string[]>();
   for (const [key, reason] of progress.skippedKeys ?? []) {
-    const shortened = reason.length > REASON_CHARS ? `${reason.slice(0, REASON_CHARS - 1)}…` : reason;
-    keysByReason.set(shortened, [...(keysByReason.get(shortened) ?? []), key]);
+    const kind = reasonKind(reason);
+    keysByReason.set(kind, [...(keysByReason.get(kind) ?? []), key]);
   }
   const listed = progress.skippedKeys?.size ?? 0;
   if (listed > progress.skipped) {
