@@ -130,6 +130,10 @@ export class DynamoRunStore implements RunStore {
     const items = await this.#runAndTally(runId);
     const run = items.find((item) => item.sk === 'run') as RunItem | undefined;
     if (!run) return undefined;
+    // A run recorded before the progress tree kept its counts in shard items of its own partition.
+    if (run.pageMessages === undefined) {
+      return this.#toRecord(run, items.filter((item) => item.sk !== 'run').map(figuresOf));
+    }
     const tally = items.find((item) => item.sk === 'tally') ?? {};
     const counted = [tally];
     if (setOf(tally.doneGroups).size < groupCount(run)) {

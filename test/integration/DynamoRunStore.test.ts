@@ -1,3 +1,4 @@
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { MiddlewareStack } from '@smithy/types';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoRunStore, runsTableDefinition } from '../../functions/adapters/DynamoRunStore';
@@ -289,5 +290,33 @@ describe('DynamoRunStore', () => {
     await expect(store.recordProgress('r1', 'other/0', { warmed: 1, failed: 0, skipped: 0 })).rejects.toThrow(
       'message other/0 is not one of run r1',
     );
+  });
+
+  it('reads a run recorded before the progress tree from its shard items', async () => {
+    const put = (Item: Record<string, unknown>) =>
+      dynamo.documentClient.send(new PutCommand({ TableName: tableName, Item }));
+    await put({
+      pk: 'run#old',
+      sk: 'run',
+      runId: 'old',
+      trigger: 'schedule',
+      strategy: 'SCHEDULED',
+      keysPlanned: 30,
+      messages: 3,
+      status: 'finished',
+      startedAt: '2026-01-01T00:00:00.000Z',
+      endedAt: '2026-01-01T00:00:05.000Z',
+      shards: 2,
+    });
+    await put({ pk: 'run#old', sk: 'shard#0', applied: { '0': true }, keysWarmed: 10 });
+    await put({
+      pk: 'run#old',
+      sk: 'shard#1',
+      applied: { '1': true, '2': true },
+      keysWarmed: 18,
+      keysSkipped: 2,
+    });
+
+    expect(await store.getRun('old')).toMatchObject({ keysWarmed: 28, keysSkipped: 2, status: 'finished' });
   });
 });
