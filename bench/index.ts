@@ -11,6 +11,7 @@ const scenarios: { name: string; load: () => Promise<{ run: Scenario }> }[] = [
   { name: 'core engine', load: () => import('./coreEngine') },
   { name: 'access tracker', load: () => import('./accessTracker') },
   { name: 'warm fan-out', load: () => import('./fanOut') },
+  { name: 'run records', load: () => import('./runRecords') },
   { name: 'access tracking', load: () => import('./accessTracking') },
   { name: 'redis store', load: () => import('./redisStore') },
   { name: 'function bundles', load: () => import('./bundles') },

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
@@ -10,68 +9,100 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { type BackoffOptions, retryWithBackoff } from '../core';
 import { isRetryableAwsError } from './awsErrors';
-import type { MessageProgress, RunRecord, RunStore } from './RunStore';
+import {
+  type MessageProgress,
+  type RunRecord,
+  type RunStore,
+  SKIPPED_SAMPLE_KEYS,
+  type SkippedReason,
+} from './RunStore';
+import {
+  addingFigures,
+  DEFAULT_PROGRESS_TREE,
+  type Figures,
+  figuresOf,
+  groupCount,
+  groupKey,
+  type Item,
+  type ItemKey,
+  isPageFinished,
+  type ProgressTreeShape,
+  pageKey,
+  pagesInGroup,
+  placeMessage,
+  type RunItem,
+  runKey,
+  SKIP_SAMPLE,
+  setOf,
+  stillOpen,
+  tallyKey,
+} from './runProgressTree';
+import { extendSample, mergeSkippedReasons, summarizeSkippedKeys } from './skippedReasons';
 import { createTableInput, RUNS_TABLE } from './tables';
 
 const RUNS_INDEX = RUNS_TABLE.globalSecondaryIndexes[0]?.indexName;
 /** Every run item carries this in its index partition: runs are few (one per interval), so one partition suffices. */
 const RUNS_PARTITION = 'runs';
-/**
- * Messages counted per progress shard. DynamoDB bills an update by the item's size, so shard items
- * stay around 10 KB; a run gets as many shards as that needs.
- */
-const MESSAGES_PER_SHARD = 1_000;
 const RETENTION_SECONDS = 30 * 24 * 3600;
+/** Items of a run read at once when a running run is read. */
+const READ_CONCURRENCY = 25;
+/** Runs whose shape a store keeps in memory (a consumer counts messages of one or two runs at a time). */
+const CACHED_RUNS = 64;
 
 /** The runs table as the run store expects it (see `RUNS_TABLE` in tables.ts). */
 export const runsTableDefinition = (tableName: string): CreateTableCommandInput =>
   createTableInput(RUNS_TABLE, tableName);
 
-const runKey = (runId: string) => ({ pk: `run#${runId}`, sk: 'run' });
-const LOCK_KEY = { pk: 'lock', sk: 'lock' };
 const isConditionFailure = (error: unknown) =>
   error instanceof Error && error.name === 'ConditionalCheckFailedException';
 const epochSeconds = (ms = Date.now()) => Math.floor(ms / 1000);
+const expiresAt = () => epochSeconds() + RETENTION_SECONDS;
+const LOCK_KEY: ItemKey = { pk: 'lock', sk: 'lock' };
 
-interface RunItem {
-  runId: string;
-  trigger: RunRecord['trigger'];
-  strategy: string;
-  keysPlanned: number;
-  messages: number;
-  status: RunRecord['status'];
-  startedAt: string;
-  endedAt?: string;
-  shards: number;
-}
-
-interface ShardItem {
-  keysWarmed?: number;
-  keysFailed?: number;
-  keysSkipped?: number;
-}
+const assertCounts = (progress: MessageProgress) => {
+  for (const field of ['warmed', 'failed', 'skipped', 'requeued'] as const) {
+    const count = progress[field] ?? 0;
+    if (!Number.isInteger(count) || count < 0) {
+      throw new Error(`progress.${field} must be a whole number of keys, not ${count}`);
+    }
+  }
+};
 
 const DEFAULT_RETRY: BackoffOptions = { maxRetries: 5, baseDelayMs: 50, maxDelayMs: 2_000 };
 
 /**
- * Run records in DynamoDB. Progress is exactly-once without transactions: a message's counts go to
- * one of the run's shard items in a single UpdateItem that also records the message id in that item
- * and is conditional on it not being there yet, so a redelivered message changes nothing. A run's
- * figures are the run item plus its shards, read in one Query.
+ * Run records in DynamoDB, counted exactly once per message at a constant cost per message, without
+ * transactions. A message's counts go to its page item in one UpdateItem that also adds the message's
+ * id to the page and is conditional on it not being there, so a redelivered message changes nothing.
+ * A finished page is added to its group, and a finished group to the run's tally, the same way
+ * (conditional on the child not being there yet); the update that completes the tally finishes the
+ * run. Pages and groups are items of their own partition keys, and each takes a bounded number of
+ * writes, so no partition key takes a run's whole write load. Reading a running run adds the tally to
+ * the groups and pages still counting.
  *
  * @example
  * const runs = new DynamoRunStore({ client: DynamoDBDocumentClient.from(new DynamoDBClient({})), tableName });
- * await runs.recordProgress(runId, messageId, { warmed: 98, failed: 0, skipped: 2 });
+ * await runs.recordProgress(runId, `${runId}/0`, { warmed: 98, failed: 0, skipped: 2 });
  */
 export class DynamoRunStore implements RunStore {
   readonly #client: DynamoDBDocumentClient;
   readonly #tableName: string;
   readonly #retry: BackoffOptions;
+  readonly #tree: ProgressTreeShape;
+  /** Runs this store counted messages of: their shape never changes once created. */
+  readonly #runs = new Map<string, Promise<RunItem>>();
 
-  public constructor(options: { client: DynamoDBDocumentClient; tableName: string; retry?: BackoffOptions }) {
+  public constructor(options: {
+    client: DynamoDBDocumentClient;
+    tableName: string;
+    retry?: BackoffOptions;
+    /** The progress tree of the runs this store creates; default `DEFAULT_PROGRESS_TREE`. */
+    progressTree?: ProgressTreeShape;
+  }) {
     this.#client = options.client;
     this.#tableName = options.tableName;
     this.#retry = options.retry ?? DEFAULT_RETRY;
+    this.#tree = options.progressTree ?? DEFAULT_PROGRESS_TREE;
   }
 
   public async createRun(
@@ -79,9 +110,9 @@ export class DynamoRunStore implements RunStore {
   ) {
     const item: RunItem = {
       ...run,
+      ...this.#tree,
       status: 'running',
       startedAt: new Date().toISOString(),
-      shards: Math.max(1, Math.ceil(run.messages / MESSAGES_PER_SHARD)),
     };
     await this.#retrying(() =>
       this.#client.send(
@@ -96,22 +127,26 @@ export class DynamoRunStore implements RunStore {
   }
 
   public async getRun(runId: string): Promise<RunRecord | undefined> {
-    const response = await this.#retrying(() =>
-      this.#client.send(
-        new QueryCommand({
-          TableName: this.#tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': `run#${runId}` },
-          ProjectionExpression:
-            'sk, runId, #trigger, strategy, keysPlanned, messages, #status, startedAt, endedAt, shards, keysWarmed, keysFailed, keysSkipped',
-          ExpressionAttributeNames: { '#trigger': 'trigger', '#status': 'status' },
-          ConsistentRead: true,
-        }),
-      ),
-    );
-    const items = response.Items ?? [];
+    const items = await this.#runAndTally(runId);
     const run = items.find((item) => item.sk === 'run') as RunItem | undefined;
-    return run && this.#toRecord(run, items.filter((item) => item.sk !== 'run') as ShardItem[]);
+    if (!run) return undefined;
+    // A run recorded before the progress tree kept its counts in shard items of its own partition.
+    if (run.pageMessages === undefined) {
+      return this.#toRecord(run, items.filter((item) => item.sk !== 'run').map(figuresOf));
+    }
+    const tally = items.find((item) => item.sk === 'tally') ?? {};
+    const counted = [tally];
+    if (setOf(tally.doneGroups).size < groupCount(run)) {
+      const groups = await this.#getItems(stillOpen(tally.startedGroups, tally.doneGroups), (group) =>
+        groupKey(runId, group),
+      );
+      const pages = await this.#getItems(
+        groups.flatMap((group) => stillOpen(group.startedPages, group.donePages)),
+        (page) => pageKey(runId, page),
+      );
+      counted.push(...groups, ...pages);
+    }
+    return this.#toRecord(run, counted.map(figuresOf));
   }
 
   public async listRuns(limit: number): Promise<RunRecord[]> {
@@ -138,49 +173,51 @@ export class DynamoRunStore implements RunStore {
     messageId: string,
     progress: MessageProgress,
   ): Promise<{ counted: boolean; run: RunRecord | undefined }> {
-    const run = await this.#runItem(runId);
-    if (!run) throw new Error(`run ${runId} does not exist in ${this.#tableName}`);
-    const shard = createHash('sha1').update(messageId).digest().readUInt32BE(0) % run.shards;
-    // Within its run's item a message is known by what follows `<runId>/`, which keeps shard items small.
-    const appliedId = messageId.startsWith(`${runId}/`) ? messageId.slice(runId.length + 1) : messageId;
+    assertCounts(progress);
+    const figures: Figures = {
+      warmed: progress.warmed,
+      failed: progress.failed,
+      skipped: progress.skipped,
+      skippedReasons: summarizeSkippedKeys(progress),
+    };
+    const run = await this.#countedRun(runId);
+    if (run.messages === 0) return { counted: true, run: await this.#finish(run, {}) };
+    const { page, isRunMessage, appliedId } = placeMessage(run, messageId);
+    const update = addingFigures(figures, expiresAt());
+    const key = pageKey(runId, page);
+    let pageItem: Item;
+    let counted = true;
     try {
-      await this.#retrying(() =>
-        this.#client.send(
-          new UpdateCommand({
-            TableName: this.#tableName,
-            Key: { pk: `run#${runId}`, sk: `shard#${shard}` },
-            UpdateExpression:
-              'SET applied.#message = :true, expiresAt = if_not_exists(expiresAt, :expiresAt) ' +
-              'ADD keysWarmed :warmed, keysFailed :failed, keysSkipped :skipped',
-            ConditionExpression: 'attribute_not_exists(applied.#message)',
-            ExpressionAttributeNames: { '#message': appliedId },
-            ExpressionAttributeValues: {
-              ':true': true,
-              ':expiresAt': epochSeconds() + RETENTION_SECONDS,
-              ':warmed': progress.warmed,
-              ':failed': progress.failed,
-              ':skipped': progress.skipped,
-            },
-          }),
-        ),
-      );
+      pageItem = await this.#update({
+        Key: key,
+        UpdateExpression:
+          `ADD applied :applied, messagesCounted :runMessage, keysExpected :expected, ${update.add.join(', ')} ` +
+          `SET ${update.set.join(', ')}`,
+        ConditionExpression: 'attribute_not_exists(applied) OR NOT contains(applied, :id)',
+        ExpressionAttributeNames: update.names,
+        ExpressionAttributeValues: {
+          ...update.values,
+          ':applied': new Set([appliedId]),
+          ':id': appliedId,
+          ':runMessage': isRunMessage ? 1 : 0,
+          // A run message brings its keys to the page; a remainder only accounts for some of them.
+          ':expected': isRunMessage
+            ? progress.warmed + progress.failed + progress.skipped + (progress.requeued ?? 0)
+            : 0,
+        },
+      });
+      pageItem = await this.#topUpSamples(key, pageItem, figures.skippedReasons);
     } catch (error) {
-      if (!isMissingMap(error) && !isConditionFailure(error)) throw error;
-      if (isConditionFailure(error)) return { counted: false, run: await this.getRun(runId) };
-      // The shard item does not exist yet: create it with its map, then count (once) again.
-      await this.#retrying(() =>
-        this.#client.send(
-          new UpdateCommand({
-            TableName: this.#tableName,
-            Key: { pk: `run#${runId}`, sk: `shard#${shard}` },
-            UpdateExpression: 'SET applied = if_not_exists(applied, :empty)',
-            ExpressionAttributeValues: { ':empty': {} },
-          }),
-        ),
-      );
-      return this.recordProgress(runId, messageId, progress);
+      if (!isConditionFailure(error)) throw error;
+      counted = false;
+      // Counted before, maybe by a consumer that stopped before rolling the page up: roll it up again.
+      pageItem = (await this.#getItem(key)) ?? {};
     }
-    return { counted: true, run: await this.#finishIfDone(runId) };
+    // The page's first message lists it, and so does a redelivery, in case the first stopped before.
+    if (pageItem.listed !== true && (!counted || setOf(pageItem.applied).size === 1)) {
+      await this.#listPage(runId, Math.floor(page / run.groupPages), page);
+    }
+    return { counted, run: await this.#rollUpPage(run, page, pageItem) };
   }
 
   public async cancelRun(runId: string): Promise<RunRecord | undefined> {
@@ -189,7 +226,18 @@ export class DynamoRunStore implements RunStore {
   }
 
   public async isCancelled(runId: string): Promise<boolean> {
-    return (await this.#runItem(runId))?.status === 'cancelled';
+    const response = await this.#retrying(() =>
+      this.#client.send(
+        new GetCommand({
+          TableName: this.#tableName,
+          Key: runKey(runId),
+          ProjectionExpression: '#status',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    return response.Item?.status === 'cancelled';
   }
 
   public async acquireRunLock(runId: string, ttlSeconds: number) {
@@ -208,12 +256,8 @@ export class DynamoRunStore implements RunStore {
       return { acquired: true as const };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
-      const lock = await this.#retrying(() =>
-        this.#client.send(
-          new GetCommand({ TableName: this.#tableName, Key: LOCK_KEY, ConsistentRead: true }),
-        ),
-      );
-      return { acquired: false as const, heldBy: String(lock.Item?.runId ?? 'another run') };
+      const lock = await this.#getItem(LOCK_KEY);
+      return { acquired: false as const, heldBy: String(lock?.runId ?? 'another run') };
     }
   }
 
@@ -234,14 +278,103 @@ export class DynamoRunStore implements RunStore {
     }
   }
 
-  /** Marks the run finished once every planned key is accounted for. */
-  async #finishIfDone(runId: string): Promise<RunRecord | undefined> {
-    const run = await this.getRun(runId);
-    if (run?.status !== 'running' || run.keysWarmed + run.keysFailed + run.keysSkipped < run.keysPlanned) {
-      return run;
+  /**
+   * Adds a finished page to its group, a finished group to the tally, and finishes the run when the
+   * tally holds every group. Each step is idempotent, so a redelivered message repeats what its first
+   * delivery may not have done. Returns the run when this call finished it.
+   */
+  async #rollUpPage(run: RunItem, page: number, pageItem: Item): Promise<RunRecord | undefined> {
+    const group = Math.floor(page / run.groupPages);
+    if (!isPageFinished(run, page, pageItem)) return undefined;
+    const groupItem = await this.#addChild(
+      groupKey(run.runId, group),
+      'donePages',
+      page,
+      figuresOf(pageItem),
+    );
+    if (setOf(groupItem.donePages).size < pagesInGroup(run, group)) return undefined;
+    const tally = await this.#addChild(tallyKey(run.runId), 'doneGroups', group, figuresOf(groupItem));
+    if (setOf(tally.doneGroups).size < groupCount(run)) return undefined;
+    return this.#finish(run, tally);
+  }
+
+  /** Records that a page (and so its group) counts, so that reading a running run finds it. */
+  async #listPage(runId: string, group: number, page: number): Promise<void> {
+    const expiry = { ':expiresAt': epochSeconds() + RETENTION_SECONDS };
+    const groupItem = await this.#update({
+      Key: groupKey(runId, group),
+      UpdateExpression: 'ADD startedPages :page SET expiresAt = if_not_exists(expiresAt, :expiresAt)',
+      ExpressionAttributeValues: { ':page': new Set([page]), ...expiry },
+    });
+    if (groupItem.listed !== true) {
+      await this.#update({
+        Key: tallyKey(runId),
+        UpdateExpression: 'ADD startedGroups :group SET expiresAt = if_not_exists(expiresAt, :expiresAt)',
+        ExpressionAttributeValues: { ':group': new Set([group]), ...expiry },
+      });
+      await this.#markListed(groupKey(runId, group));
     }
-    const endedAt = await this.#endRun(runId, 'finished');
-    return endedAt ? { ...run, status: 'finished', endedAt } : this.getRun(runId);
+    await this.#markListed(pageKey(runId, page));
+  }
+
+  async #markListed(key: ItemKey): Promise<void> {
+    await this.#update({
+      Key: key,
+      UpdateExpression: 'SET listed = :listed',
+      ExpressionAttributeValues: { ':listed': true },
+    });
+  }
+
+  /** Adds a finished child's figures to `key` once; returns the item as it now is. */
+  async #addChild(key: ItemKey, children: string, child: number, figures: Figures): Promise<Item> {
+    const update = addingFigures(figures, expiresAt());
+    try {
+      const item = await this.#update({
+        Key: key,
+        UpdateExpression: `ADD #children :child, ${update.add.join(', ')} SET ${update.set.join(', ')}`,
+        ConditionExpression: 'attribute_not_exists(#children) OR NOT contains(#children, :childId)',
+        ExpressionAttributeNames: { ...update.names, '#children': children },
+        ExpressionAttributeValues: { ...update.values, ':child': new Set([child]), ':childId': child },
+      });
+      return await this.#topUpSamples(key, item, figures.skippedReasons);
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return (await this.#getItem(key)) ?? {};
+    }
+  }
+
+  /**
+   * Fills an item's samples that have room with keys of `reasons`. The counting update only sets a
+   * reason's first sample; topping up is a separate write, needed only until a sample is full.
+   * Returns the item as it now is.
+   */
+  async #topUpSamples(key: ItemKey, item: Item, reasons: SkippedReason[]): Promise<Item> {
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    for (const { reason, sample } of reasons) {
+      const current = item[`${SKIP_SAMPLE}${reason}`];
+      const known = Array.isArray(current) ? (current as string[]) : [];
+      const extended = extendSample(known, sample);
+      if (known.length >= SKIPPED_SAMPLE_KEYS || extended.length === known.length) continue;
+      const index = Object.keys(names).length;
+      names[`#sample${index}`] = `${SKIP_SAMPLE}${reason}`;
+      values[`:sample${index}`] = extended;
+    }
+    if (Object.keys(names).length === 0) return item;
+    return this.#update({
+      Key: key,
+      UpdateExpression: `SET ${Object.keys(names)
+        .map((name) => `${name} = ${name.replace('#', ':')}`)
+        .join(', ')}`,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    });
+  }
+
+  /** Finishes the run; returns it finished when this call did it. */
+  async #finish(run: RunItem, tally: Item): Promise<RunRecord | undefined> {
+    const endedAt = await this.#endRun(run.runId, 'finished');
+    return endedAt ? this.#toRecord({ ...run, status: 'finished', endedAt }, [figuresOf(tally)]) : undefined;
   }
 
   /**
@@ -251,23 +384,18 @@ export class DynamoRunStore implements RunStore {
   async #endRun(runId: string, status: 'finished' | 'cancelled'): Promise<string | undefined> {
     const endedAt = new Date().toISOString();
     try {
-      await this.#retrying(() =>
-        this.#client.send(
-          new UpdateCommand({
-            TableName: this.#tableName,
-            Key: runKey(runId),
-            UpdateExpression: 'SET #status = :ended, endedAt = :endedAt, expiresAt = :expiresAt',
-            ConditionExpression: '#status = :running',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: {
-              ':ended': status,
-              ':running': 'running',
-              ':endedAt': endedAt,
-              ':expiresAt': epochSeconds() + RETENTION_SECONDS,
-            },
-          }),
-        ),
-      );
+      await this.#update({
+        Key: runKey(runId),
+        UpdateExpression: 'SET #status = :ended, endedAt = :endedAt, expiresAt = :expiresAt',
+        ConditionExpression: '#status = :running',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':ended': status,
+          ':running': 'running',
+          ':endedAt': endedAt,
+          ':expiresAt': epochSeconds() + RETENTION_SECONDS,
+        },
+      });
     } catch (error) {
       if (isConditionFailure(error)) return undefined;
       throw error;
@@ -276,26 +404,101 @@ export class DynamoRunStore implements RunStore {
     return endedAt;
   }
 
-  async #runItem(runId: string): Promise<RunItem | undefined> {
-    const response = await this.#retrying(() =>
-      this.#client.send(
-        new GetCommand({ TableName: this.#tableName, Key: runKey(runId), ConsistentRead: true }),
-      ),
-    );
-    return response.Item as RunItem | undefined;
+  /**
+   * The run as a counting store knows it, read once per store (a run's shape does not change).
+   * @throws Error for an unknown run.
+   */
+  #countedRun(runId: string): Promise<RunItem> {
+    const known = this.#runs.get(runId);
+    if (known) return known;
+    const loading = this.#getItem(runKey(runId)).then((item) => {
+      if (!item) throw new Error(`run ${runId} does not exist in ${this.#tableName}`);
+      return item as unknown as RunItem;
+    });
+    // Concurrent messages of one run share one read; a failed read is not kept.
+    loading.catch(() => this.#runs.delete(runId));
+    if (this.#runs.size >= CACHED_RUNS) this.#runs.delete(this.#runs.keys().next().value as string);
+    this.#runs.set(runId, loading);
+    return loading;
   }
 
-  #toRecord(run: RunItem, shards: ShardItem[]): RunRecord {
-    const sum = (field: keyof ShardItem) => shards.reduce((total, shard) => total + (shard[field] ?? 0), 0);
+  /** The run item and its tally: one partition, read to its end. */
+  async #runAndTally(runId: string): Promise<Item[]> {
+    const items: Item[] = [];
+    let startKey: Item | undefined;
+    do {
+      const response = await this.#retrying(() =>
+        this.#client.send(
+          new QueryCommand({
+            TableName: this.#tableName,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': runKey(runId).pk },
+            ConsistentRead: true,
+            ExclusiveStartKey: startKey,
+          }),
+        ),
+      );
+      items.push(...(response.Items ?? []));
+      startKey = response.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  }
+
+  /** The items of `ids` that exist, read a few at a time. */
+  async #getItems(ids: number[], keyOf: (id: number) => ItemKey): Promise<Item[]> {
+    const items: Item[] = [];
+    for (let start = 0; start < ids.length; start += READ_CONCURRENCY) {
+      const read = await Promise.all(
+        ids.slice(start, start + READ_CONCURRENCY).map((id) => this.#getItem(keyOf(id))),
+      );
+      items.push(...read.filter((item): item is Item => item !== undefined));
+    }
+    return items;
+  }
+
+  async #getItem(key: ItemKey): Promise<Item | undefined> {
+    const response = await this.#retrying(() =>
+      this.#client.send(new GetCommand({ TableName: this.#tableName, Key: key, ConsistentRead: true })),
+    );
+    return response.Item;
+  }
+
+  /** One UpdateItem with retries; returns the item as it is after the update. */
+  async #update(input: {
+    Key: ItemKey;
+    UpdateExpression: string;
+    ConditionExpression?: string;
+    ExpressionAttributeNames?: Record<string, string>;
+    ExpressionAttributeValues: Record<string, unknown>;
+  }): Promise<Item> {
+    const { ExpressionAttributeNames: names, ...rest } = input;
+    const response = await this.#retrying(() =>
+      this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          ...rest,
+          // DynamoDB rejects an empty map of names.
+          ...(names && Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+          ReturnValues: 'ALL_NEW',
+        }),
+      ),
+    );
+    return response.Attributes ?? {};
+  }
+
+  #toRecord(run: RunItem, counted: Figures[]): RunRecord {
+    const sum = (field: 'warmed' | 'failed' | 'skipped') =>
+      counted.reduce((total, figures) => total + figures[field], 0);
     return {
       runId: run.runId,
       trigger: run.trigger,
       strategy: run.strategy,
       keysPlanned: run.keysPlanned,
       messages: run.messages,
-      keysWarmed: sum('keysWarmed'),
-      keysFailed: sum('keysFailed'),
-      keysSkipped: sum('keysSkipped'),
+      keysWarmed: sum('warmed'),
+      keysFailed: sum('failed'),
+      keysSkipped: sum('skipped'),
+      skippedReasons: mergeSkippedReasons(counted.map((figures) => figures.skippedReasons)),
       status: run.status,
       startedAt: run.startedAt,
       ...(run.endedAt ? { endedAt: run.endedAt } : {}),
@@ -307,9 +510,3 @@ export class DynamoRunStore implements RunStore {
     return retryWithBackoff(call, { ...this.#retry, shouldRetry: isRetryableAwsError });
   }
 }
-
-/** SET on a path inside a map that does not exist yet fails validation: the shard item is new. */
-const isMissingMap = (error: unknown) =>
-  error instanceof Error &&
-  error.name === 'ValidationException' &&
-  /document path provided in the update expression is invalid/i.test(error.message);

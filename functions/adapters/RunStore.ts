@@ -4,6 +4,16 @@ export type RunTrigger = 'schedule' | 'console' | 'cli' | 'deploy' | 'local';
 /** `running` until every planned key is accounted for (`finished`) or the run is cancelled. */
 export type RunStatus = 'running' | 'finished' | 'cancelled';
 
+/** Keys of a run skipped for one reason: how many, and a few of them (at most `SKIPPED_SAMPLE_KEYS`). */
+export interface SkippedReason {
+  reason: string;
+  count: number;
+  sample: string[];
+}
+
+/** Keys a run record keeps as the sample of one skip reason, however many keys it skipped. */
+export const SKIPPED_SAMPLE_KEYS = 10;
+
 /** A warm run as the run table keeps it. Counts are exact: each message is counted once. */
 export interface RunRecord {
   runId: string;
@@ -14,6 +24,8 @@ export interface RunRecord {
   keysWarmed: number;
   keysFailed: number;
   keysSkipped: number;
+  /** The skipped keys by reason, most frequent first; the counts add up to `keysSkipped`. */
+  skippedReasons: SkippedReason[];
   status: RunStatus;
   /** ISO 8601. */
   startedAt: string;
@@ -26,6 +38,13 @@ export interface MessageProgress {
   warmed: number;
   failed: number;
   skipped: number;
+  /**
+   * Keys of this message handed on to a later message (a re-enqueued remainder), which counts them
+   * when it is consumed. Default 0.
+   */
+  requeued?: number;
+  /** Why each skipped key was skipped (key → reason). Skipped keys missing here count under an unrecorded reason. */
+  skippedKeys?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -36,13 +55,16 @@ export interface RunStore {
   createRun(
     run: Pick<RunRecord, 'runId' | 'trigger' | 'strategy' | 'keysPlanned' | 'messages'>,
   ): Promise<RunRecord>;
+  /** The run with every message counted so far; undefined when there is no such run. */
   getRun(runId: string): Promise<RunRecord | undefined>;
   /** Newest first. */
   listRuns(limit: number): Promise<RunRecord[]>;
   /**
    * Adds one message's counts to its run, atomically and once per `messageId` (a redelivered message
-   * is not counted again). The update that brings warmed + failed + skipped to keysPlanned marks the
-   * run finished and releases the run lock.
+   * is not counted again). Message ids are `<runId>/<n>` for the run's messages 0 … messages − 1, and
+   * `<runId>/<n>.<attempt>…` for their re-enqueued remainders. The update that accounts for the last
+   * of the run's keys marks the run finished, releases the run lock and returns the finished `run`;
+   * other updates return no `run`, so that counting never reads the whole run.
    */
   recordProgress(
     runId: string,

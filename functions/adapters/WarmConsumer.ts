@@ -62,7 +62,8 @@ const ATTRIBUTE_BYTES = 1_024;
 /** How one message's keys ended. */
 interface MessageOutcome {
   warmed: number;
-  skipped: number;
+  /** Key → why it was skipped. */
+  skipped: Map<string, string>;
   failures: Map<string, string>;
 }
 
@@ -122,7 +123,11 @@ export class WarmConsumer {
 
     for (const { record, message } of messages) {
       const outcome = cancelledRuns.has(message.runId)
-        ? { warmed: 0, skipped: message.keys.length, failures: new Map<string, string>() }
+        ? {
+            warmed: 0,
+            skipped: new Map(message.keys.map((key) => [key, 'the run was cancelled'])),
+            failures: new Map<string, string>(),
+          }
         : this.#outcomeOf(message, stats);
       const settled = await this.#settle(record, message, outcome, summary);
       if (!settled) failedRecords.push(record.messageId);
@@ -199,11 +204,12 @@ export class WarmConsumer {
   }
 
   #outcomeOf(message: WarmMessage, stats: WarmingStats<string>): MessageOutcome {
-    const outcome: MessageOutcome = { warmed: 0, skipped: 0, failures: new Map() };
+    const outcome: MessageOutcome = { warmed: 0, skipped: new Map(), failures: new Map() };
     for (const key of new Set(message.keys)) {
       const failure = stats.failures.get(key);
+      const skipReason = stats.skipped.get(key);
       if (failure !== undefined) outcome.failures.set(key, failure);
-      else if (stats.skipped.has(key)) outcome.skipped++;
+      else if (skipReason !== undefined) outcome.skipped.set(key, skipReason);
       else outcome.warmed++;
     }
     return outcome;
@@ -246,8 +252,10 @@ export class WarmConsumer {
     }
     const progress = {
       warmed: outcome.warmed,
-      skipped: outcome.skipped,
+      skipped: outcome.skipped.size,
+      skippedKeys: outcome.skipped,
       failed: retryLater ? 0 : failedKeys.length,
+      requeued: retryLater ? failedKeys.length : 0,
     };
     try {
       const { counted, run } = await runStore.recordProgress(message.runId, message.id, progress);

@@ -1,4 +1,4 @@
-import type { RunRecord } from './RunStore';
+import type { RunRecord, SkippedReason } from './RunStore';
 
 /** A run's progress as an operator reads it: what is left, how fast it goes, when it should end. */
 export interface RunStatusReport {
@@ -11,21 +11,31 @@ export interface RunStatusReport {
   warmed: number;
   failed: number;
   skipped: number;
+  /** Keys still to be accounted for while the run is running; 0 once it ended. */
   remaining: number;
+  /**
+   * Keys of an ended run still being accounted for: a cancelled run's messages in flight are counted
+   * (mostly skipped) as consumers drain them. The figures are final when this is 0.
+   */
+  settling: number;
+  /** Keys loaded per second (warmed or failed; skipped keys are not loaded), up to the run's end. */
   keysPerSecond: number;
   /** Seconds until every key is accounted for at the current rate; undefined when it cannot be told. */
   etaSeconds: number | undefined;
+  /** Why keys were skipped, most frequent first, each with a few of the keys. */
+  skippedReasons: SkippedReason[];
 }
 
 /** Derives the figures `status` shows from a run record. */
 export const describeRunStatus = (run: RunRecord, now = Date.now()): RunStatusReport => {
-  const done = run.keysWarmed + run.keysFailed + run.keysSkipped;
-  const remaining = Math.max(0, run.keysPlanned - done);
+  const loaded = run.keysWarmed + run.keysFailed;
+  const unaccounted = Math.max(0, run.keysPlanned - loaded - run.keysSkipped);
+  const running = run.status === 'running';
   const elapsedSeconds = Math.max(
     0.001,
     ((run.endedAt ? Date.parse(run.endedAt) : now) - Date.parse(run.startedAt)) / 1000,
   );
-  const keysPerSecond = done / elapsedSeconds;
+  const keysPerSecond = loaded / elapsedSeconds;
   return {
     runId: run.runId,
     status: run.status,
@@ -36,9 +46,10 @@ export const describeRunStatus = (run: RunRecord, now = Date.now()): RunStatusRe
     warmed: run.keysWarmed,
     failed: run.keysFailed,
     skipped: run.keysSkipped,
-    remaining,
+    remaining: running ? unaccounted : 0,
+    settling: running ? 0 : unaccounted,
     keysPerSecond: Math.round(keysPerSecond * 10) / 10,
-    etaSeconds:
-      run.status !== 'running' ? 0 : keysPerSecond > 0 ? Math.ceil(remaining / keysPerSecond) : undefined,
+    etaSeconds: !running ? 0 : keysPerSecond > 0 ? Math.ceil(unaccounted / keysPerSecond) : undefined,
+    skippedReasons: run.skippedReasons,
   };
 };

@@ -33,9 +33,12 @@ export const TTL_ATTRIBUTE = 'expiresAt';
 /**
  * The run table (`DynamoRunStore`), keyed by `pk` + `sk`:
  * - `run#<runId>` / `run`: the run record;
- * - `run#<runId>` / `shard#<n>`: a progress shard, with the ids of the messages it counted, so a run's
- *   figures are one Query of its partition;
+ * - `run#<runId>` / `tally`: the run's figures from its finished groups;
+ * - `run#<runId>#group#<n>` / `group`: the figures of a group's finished pages;
+ * - `run#<runId>#page#<n>` / `page`: the counts and ids of up to 100 messages (and their remainders);
  * - `lock` / `lock`: the "a run is in flight" lock.
+ *
+ * Pages and groups have partition keys of their own, so a run's writes spread over many partitions.
  *
  * `listRuns` reads the sparse `byStartedAt` index, whose one partition (`listPartition = "runs"`)
  * holds only run items sorted by `startedAt`. One partition is enough: a run starts every few minutes

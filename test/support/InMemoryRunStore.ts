@@ -1,4 +1,5 @@
 import type { MessageProgress, RunRecord, RunStore } from '../../functions/adapters/RunStore';
+import { mergeSkippedReasons, summarizeSkippedKeys } from '../../functions/adapters/skippedReasons';
 
 /** RunStore semantics in memory, for unit tests of the code that uses a run store. */
 export class InMemoryRunStore implements RunStore {
@@ -21,6 +22,7 @@ export class InMemoryRunStore implements RunStore {
       keysWarmed: 0,
       keysFailed: 0,
       keysSkipped: 0,
+      skippedReasons: [],
       status: 'running',
       startedAt: new Date().toISOString(),
     };
@@ -44,17 +46,19 @@ export class InMemoryRunStore implements RunStore {
       throw error;
     }
     const run = this.runs.get(runId);
-    if (!run || this.countedMessages.has(messageId)) return { counted: false, run: run && { ...run } };
+    if (!run || this.countedMessages.has(messageId)) return { counted: false, run: undefined };
     this.countedMessages.add(messageId);
     run.keysWarmed += progress.warmed;
     run.keysFailed += progress.failed;
     run.keysSkipped += progress.skipped;
+    run.skippedReasons = mergeSkippedReasons([run.skippedReasons, summarizeSkippedKeys(progress)]);
     if (run.status === 'running' && run.keysWarmed + run.keysFailed + run.keysSkipped >= run.keysPlanned) {
       run.status = 'finished';
       run.endedAt = new Date().toISOString();
       await this.releaseRunLock(runId);
+      return { counted: true, run: { ...run } };
     }
-    return { counted: true, run: { ...run } };
+    return { counted: true, run: undefined };
   }
 
   public async cancelRun(runId: string) {

@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DynamoRunStore } from '../../functions/adapters/DynamoRunStore';
@@ -40,5 +40,45 @@ describe('DynamoRunStore error paths', () => {
     dynamo.on(GetCommand).resolves({ Item: { pk: 'lock', sk: 'lock', runId: 'other-run' } });
 
     expect(await store.acquireRunLock('r1', 60)).toEqual({ acquired: false, heldBy: 'other-run' });
+  });
+
+  it('refuses a count that is not a whole number of keys before writing anything', async () => {
+    await expect(store.recordProgress('r1', 'r1/0', { warmed: -1, failed: 0, skipped: 0 })).rejects.toThrow(
+      'progress.warmed must be a whole number of keys, not -1',
+    );
+    await expect(
+      store.recordProgress('r1', 'r1/0', {
+        warmed: 0,
+        failed: 0,
+        skipped: 1,
+        skippedKeys: new Map([
+          ['a', 'fresh'],
+          ['b', 'fresh'],
+        ]),
+      }),
+    ).rejects.toThrow('progress lists 2 skipped keys but counts 1');
+    expect(dynamo.commandCalls(UpdateCommand)).toHaveLength(0);
+  });
+
+  it('surfaces a failed count so the message is delivered again, after reading the run once', async () => {
+    dynamo.on(GetCommand).resolves({
+      Item: {
+        runId: 'r1',
+        messages: 2,
+        keysPlanned: 2,
+        pageMessages: 100,
+        groupPages: 100,
+        status: 'running',
+      },
+    });
+    dynamo.on(UpdateCommand).rejects(awsError('AccessDeniedException', 400));
+
+    await expect(store.recordProgress('r1', 'r1/0', { warmed: 1, failed: 0, skipped: 0 })).rejects.toThrow(
+      'AccessDeniedException',
+    );
+    await expect(store.recordProgress('r1', 'r1/1', { warmed: 1, failed: 0, skipped: 0 })).rejects.toThrow(
+      'AccessDeniedException',
+    );
+    expect(dynamo.commandCalls(GetCommand)).toHaveLength(1);
   });
 });

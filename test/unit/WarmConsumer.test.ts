@@ -1,6 +1,6 @@
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { SqsSender } from '../../functions/adapters/SqsSender';
 import { WarmConsumer } from '../../functions/adapters/WarmConsumer';
 import { parseWarmMessage, type WarmMessage } from '../../functions/adapters/warmMessage';
@@ -94,6 +94,7 @@ describe('WarmConsumer', () => {
       return key;
     });
     await ready;
+    const recordProgress = vi.spyOn(runStore, 'recordProgress');
 
     const result = await consumer.consume([record(message('run-1/0', ['a', 'broken', 'c']))], PLENTY_OF_TIME);
 
@@ -111,6 +112,8 @@ describe('WarmConsumer', () => {
     // The first re-enqueue waits a full-jitter backoff under 2 × the 5 s base.
     expect(requeued?.DelaySeconds).toBeLessThan(10);
     expect(await runStore.getRun('run-1')).toMatchObject({ keysWarmed: 2, keysFailed: 0, status: 'running' });
+    // The run learns that the remainder carries one of the message's keys.
+    expect(recordProgress.mock.calls[0]?.[2]).toMatchObject({ warmed: 2, failed: 0, requeued: 1 });
   });
 
   it('keeps the batch outcome when giving the leases back fails: they expire on their own', async () => {
@@ -204,7 +207,11 @@ describe('WarmConsumer', () => {
     await consumer.consume([record(message('run-1/0', ['a', 'b']))], PLENTY_OF_TIME);
 
     expect(loads).toEqual([]);
-    expect(await runStore.getRun('run-1')).toMatchObject({ keysSkipped: 2, status: 'cancelled' });
+    expect(await runStore.getRun('run-1')).toMatchObject({
+      keysSkipped: 2,
+      skippedReasons: [{ reason: 'the run was cancelled', count: 2, sample: ['a', 'b'] }],
+      status: 'cancelled',
+    });
   });
 
   it('skips a key whose lease another loader holds, and counts it', async () => {
@@ -215,7 +222,11 @@ describe('WarmConsumer', () => {
     await consumer.consume([record(message('run-1/0', ['a', 'b', 'c']))], PLENTY_OF_TIME);
 
     expect(loads.sort()).toEqual(['a', 'c']);
-    expect(await runStore.getRun('run-1')).toMatchObject({ keysWarmed: 2, keysSkipped: 1 });
+    expect(await runStore.getRun('run-1')).toMatchObject({
+      keysWarmed: 2,
+      keysSkipped: 1,
+      skippedReasons: [{ reason: 'another loader holds its lease', count: 1, sample: ['b'] }],
+    });
     expect(await cache.acquireLeases(['a', 'c'], 'consumer-b', 1_000)).toEqual(new Set(['a', 'c']));
   });
 

@@ -20,8 +20,10 @@ const run: RunStatusReport = {
   failed: 1,
   skipped: 0,
   remaining: 0,
+  settling: 0,
   keysPerSecond: 666.7,
   etaSeconds: 0,
+  skippedReasons: [],
 };
 
 describe('formatResults', () => {

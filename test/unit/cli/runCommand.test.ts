@@ -40,8 +40,10 @@ const runAt = (
   failed,
   skipped: 0,
   remaining: 3 - warmed - failed,
+  settling: 0,
   keysPerSecond: 1.5,
   etaSeconds: status === 'running' ? 2 : 0,
+  skippedReasons: [],
 });
 
 const run = async (
