@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { withTimeout } from './abortable';
 import { CacheWarmersError, CancelledError, describeError, TimeoutError } from './errors';
-import { collectWeightedKeys, findKeysDueForRefresh } from './planKeys';
+import { collectWeightedKeys, findKeysDueForRefresh, KeyQueue } from './planKeys';
 import { type RetryOptions, retryWithBackoff } from './retryWithBackoff';
 import type {
   CacheEntry,
@@ -34,9 +34,16 @@ export interface WriteSettings<V> {
   versionOf?: (value: V) => number | undefined;
 }
 
+/** Keys read from a synchronous source between two chances for the workers to start loads. */
+const READ_CHUNK = 1_000;
+
 /**
- * One warm run: plans the keys, loads them with at most `maxWorkers` loads in flight, writes them, and
+ * One warm run: reads the keys, loads them with at most `maxWorkers` loads in flight, writes them, and
  * accounts for every key exactly once as warmed, failed or skipped. `CacheWarmer` creates these.
+ *
+ * Loading starts while the provider is still being read: the keys read and not yet started wait in
+ * a `KeyQueue`, which hands out the highest weight first and each key once. Only a run that needs
+ * every key before it can choose (`maxKeysPerRun`, or a TTL-aware refresh) plans the whole run first.
  */
 export class WarmRun<K, V> {
   readonly #store: CacheStore<K, V>;
@@ -53,16 +60,25 @@ export class WarmRun<K, V> {
    * entries): the store is down, so the run loads nothing more it could not write, and ends.
    */
   readonly #storeFailed = new AbortController();
-  /** Aborts on the first of cancel, deadline or store failure (its reason): nothing new starts, no load retry waits. */
-  readonly #stop = AbortSignal.any([this.#cancel.signal, this.#deadline.signal, this.#storeFailed.signal]);
+  /** Aborts with the provider's error when the keys cannot be read: nothing new starts, and the run rejects. */
+  readonly #planFailed = new AbortController();
+  /** Aborts on the first of cancel, deadline, store failure or plan failure (its reason): nothing new starts, no load retry waits. */
+  readonly #stop = AbortSignal.any([
+    this.#cancel.signal,
+    this.#deadline.signal,
+    this.#storeFailed.signal,
+    this.#planFailed.signal,
+  ]);
   /** Aborts on deadline or store failure: loads in flight are given up, and write retries wait no more. */
   readonly #giveUp = AbortSignal.any([this.#deadline.signal, this.#storeFailed.signal]);
   readonly #writer: WriteBatcher<K, V>;
   /** Keys warmed, failed or skipped; a key is settled once. */
   readonly #settled = new Set<K>();
-  /** Units (one key, or one batch) in the order they are loaded; those before `#nextUnit` have started. */
-  #units: K[][] = [];
-  #nextUnit = 0;
+  /** Keys read and not yet started. */
+  readonly #queue = new KeyQueue<K>();
+  #readingDone = false;
+  /** Resolves the workers waiting for keys; settled and dropped each time keys arrive. */
+  #keysArrived: { promise: Promise<void>; resolve: () => void } | undefined;
   readonly #unitsInFlight = new Set<K[]>();
   #keysPlanned = 0;
   readonly #failures = new Map<K, string>();
@@ -86,6 +102,7 @@ export class WarmRun<K, V> {
     this.#writer = new WriteBatcher((entries) => this.#writeWithRetries(entries), config.batchSize);
     // Every load and write in flight listens to these; maxWorkers may well exceed Node's default of 10.
     setMaxListeners(0, this.#deadline.signal, this.#stop, this.#giveUp);
+    this.#stop.addEventListener('abort', () => this.#wakeWorkers(), { once: true });
     if (options.signal?.aborted) this.cancel();
     options.signal?.addEventListener('abort', () => this.cancel(), { once: true });
   }
@@ -112,33 +129,69 @@ export class WarmRun<K, V> {
     };
   }
 
-  /** Plans the keys from `source` and warms them; resolves once every key is accounted for. */
+  /** Reads the keys from `source` and warms them as they arrive; resolves once every key is accounted for. */
   public async run(source: () => Promise<KeySource<KeyCandidate<K>>>): Promise<WarmingStats<K>> {
-    const timeoutMs = this.#config.warmupTimeoutSeconds * 1000;
     const timer = setTimeout(() => {
       this.#deadline.abort(
         new TimeoutError(`the run reached warmupTimeoutSeconds (${this.#config.warmupTimeoutSeconds} s)`),
       );
-    }, timeoutMs);
+    }, this.#config.warmupTimeoutSeconds * 1000);
     const deadlineReached = new Promise<void>((resolve) => {
       this.#deadline.signal.addEventListener('abort', () => resolve(), { once: true });
     });
     try {
-      const keys = await withTimeout(
-        () => this.#plan(source),
-        timeoutMs,
-        'planning the run (reading keys from the provider)',
-        this.#deadline.signal,
-      );
-      await Promise.race([this.#loadAll(keys), deadlineReached]);
+      void this.#read(source);
+      await Promise.race([this.#loadAll(), deadlineReached]);
+      if (this.#planFailed.signal.aborted) throw this.#planFailed.signal.reason;
       return this.#finish();
     } finally {
       clearTimeout(timer);
     }
   }
 
-  async #plan(source: () => Promise<KeySource<KeyCandidate<K>>>): Promise<K[]> {
-    const weighted = await collectWeightedKeys(await source());
+  /** Feeds the queue from `source`; a provider error stops the run (`#planFailed`). */
+  async #read(source: () => Promise<KeySource<KeyCandidate<K>>>): Promise<void> {
+    try {
+      const keys = await source();
+      const ttlAware = this.#options.onlyDueForRefresh && this.#config.ttlSeconds > 0;
+      if (this.#config.maxKeysPerRun > 0 || ttlAware) await this.#planWhole(keys);
+      else await this.#stream(keys);
+    } catch (error) {
+      this.#planFailed.abort(error);
+    } finally {
+      this.#readingDone = true;
+      this.#wakeWorkers();
+    }
+  }
+
+  async #stream(keys: KeySource<KeyCandidate<K>>): Promise<void> {
+    if (Symbol.iterator in keys) {
+      // Read synchronously in chunks (`for await` would cost a promise per key), letting loads start between them.
+      let sinceYield = 0;
+      for (const candidate of keys) {
+        this.#admit(candidate);
+        if (++sinceYield < READ_CHUNK) continue;
+        sinceYield = 0;
+        this.#wakeWorkers();
+        await new Promise((resolve) => setImmediate(resolve));
+        if (this.#stop.aborted) return;
+      }
+      return;
+    }
+    for await (const candidate of keys) {
+      this.#admit(candidate);
+      this.#wakeWorkers();
+      if (this.#stop.aborted) return;
+    }
+  }
+
+  #admit(candidate: KeyCandidate<K>): void {
+    if (!this.#finished && this.#queue.add(candidate) !== undefined) this.#keysPlanned++;
+  }
+
+  /** Plans the whole run before the first load: the top `maxKeysPerRun` by weight, then the keys due for refresh. */
+  async #planWhole(source: KeySource<KeyCandidate<K>>): Promise<void> {
+    const weighted = await collectWeightedKeys(source);
     this.#keysPlanned = weighted.length;
     const limit = this.#config.maxKeysPerRun;
     let keys = weighted.map(({ key }) => key);
@@ -147,7 +200,8 @@ export class WarmRun<K, V> {
       keys = keys.slice(0, limit);
     }
     if (this.#options.onlyDueForRefresh) keys = await this.#keepKeysDueForRefresh(keys);
-    return keys;
+    // Already in order: the queue keeps it, since every key is added before a worker takes one.
+    for (const key of keys) this.#queue.add(key);
   }
 
   async #keepKeysDueForRefresh(keys: K[]): Promise<K[]> {
@@ -159,31 +213,65 @@ export class WarmRun<K, V> {
     return due;
   }
 
-  async #loadAll(keys: K[]): Promise<void> {
-    const { batchSize, maxWorkers } = this.#config;
-    const units = this.#units;
-    if (this.#loader.kind === 'batch') {
-      for (let start = 0; start < keys.length; start += batchSize)
-        units.push(keys.slice(start, start + batchSize));
-    } else {
-      for (const key of keys) units.push([key]);
-    }
-    const work = async (): Promise<void> => {
-      while (this.#nextUnit < units.length && !this.#stop.aborted) {
-        await this.#warmUnit(units[this.#nextUnit++] as K[]);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(maxWorkers, units.length) }, work));
+  #wakeWorkers(): void {
+    const arrived = this.#keysArrived;
+    this.#keysArrived = undefined;
+    arrived?.resolve();
   }
 
-  async #warmUnit(keys: K[]): Promise<void> {
+  #nextArrival(): Promise<void> {
+    if (!this.#keysArrived) {
+      let resolve = (): void => undefined;
+      const promise = new Promise<void>((settle) => {
+        resolve = settle;
+      });
+      this.#keysArrived = { promise, resolve };
+    }
+    return this.#keysArrived.promise;
+  }
+
+  /** The next unit to load (one key, or a batch): empty while too few keys have arrived. */
+  #takeUnit(): K[] {
+    const size = this.#loader.kind === 'batch' ? this.#config.batchSize : 1;
+    if (this.#queue.size < size && !this.#readingDone) return [];
+    return this.#queue.take(size);
+  }
+
+  /**
+   * Runs `maxWorkers` workers. A worker starts its next load as soon as its load finishes, while that
+   * unit's write goes on: waiting for the write would idle the worker for a turn of the event loop
+   * per unit. It waits for that write before the next one, so at most one write per worker is pending.
+   */
+  async #loadAll(): Promise<void> {
+    const work = async (): Promise<void> => {
+      let writing: Promise<void> | undefined;
+      while (!this.#stop.aborted) {
+        const unit = this.#takeUnit();
+        if (unit.length > 0) {
+          const { written } = await this.#loadUnit(unit);
+          await writing;
+          writing = written;
+        } else if (this.#readingDone) break;
+        else await this.#nextArrival();
+      }
+      await writing;
+    };
+    await Promise.all(Array.from({ length: this.#config.maxWorkers }, work));
+  }
+
+  /** Loads one unit; resolves once loaded, with the unit's write (and its accounting) still going on. */
+  async #loadUnit(keys: K[]): Promise<{ written: Promise<void> }> {
     this.#unitsInFlight.add(keys);
     this.#keysInFlight += keys.length;
+    const values = await this.#loadWithRetries(keys).catch((error: unknown) => {
+      for (const key of keys) this.#fail(key, describeError(error));
+      return undefined;
+    });
+    return { written: this.#writeUnit(keys, values) };
+  }
+
+  async #writeUnit(keys: K[], values: Map<K, V> | undefined): Promise<void> {
     try {
-      const values = await this.#loadWithRetries(keys).catch((error: unknown) => {
-        for (const key of keys) this.#fail(key, describeError(error));
-        return undefined;
-      });
       if (!values) return;
       const entries: CacheEntry<K, V>[] = [];
       for (const key of keys) {
@@ -298,11 +386,9 @@ export class WarmRun<K, V> {
     const storeFailed =
       this.#storeFailed.signal.aborted && this.#stop.reason === this.#storeFailed.signal.reason;
     const storeFailure = storeFailed ? describeError(this.#stop.reason) : undefined;
-    for (const unit of this.#units.slice(this.#nextUnit)) {
-      for (const key of unit) {
-        if (storeFailure) this.#fail(key, storeFailure);
-        else this.#skip(key, reason);
-      }
+    for (const key of this.#queue.take(this.#queue.size)) {
+      if (storeFailure) this.#fail(key, storeFailure);
+      else this.#skip(key, reason);
     }
     this.#finished = true;
     const attempted = this.#keysWarmed + this.#failures.size;

@@ -18,7 +18,14 @@ export {
 } from './errors';
 export { CallableKeyProvider, StaticKeyProvider } from './KeyProvider';
 export { MemoryStore, type MemoryStoreOptions } from './MemoryStore';
-export { collectWeightedKeys, findKeysDueForRefresh, selectKeysDueForRefresh } from './planKeys';
+export {
+  collectWeightedKeys,
+  findKeysDueForRefresh,
+  KeyQueue,
+  type KeyQueueOptions,
+  selectKeysDueForRefresh,
+  selectTopKeys,
+} from './planKeys';
 export { type BackoffOptions, backoffDelayMs, type RetryOptions, retryWithBackoff } from './retryWithBackoff';
 export type {
   CacheEntry,

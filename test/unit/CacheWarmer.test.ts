@@ -365,6 +365,29 @@ describe('CacheWarmer.warm', () => {
     expect(cache.has('page2:b')).toBe(true);
   });
 
+  it('starts loading while the provider is still listing keys', async () => {
+    const loaded: string[] = [];
+    let releaseSecondPage = (): void => undefined;
+    const secondPage = new Promise<void>((resolve) => {
+      releaseSecondPage = resolve;
+    });
+    const provider = new CallableKeyProvider(async function* () {
+      yield 'page1:a';
+      await secondPage;
+      yield 'page2:b';
+    });
+    const loader = new CallableValueLoader((key: string) => {
+      loaded.push(key);
+      if (key === 'page1:a') releaseSecondPage();
+      return key;
+    });
+
+    const stats = await new CacheWarmer(new Map(), provider, loader).warm();
+
+    expect(loaded).toEqual(['page1:a', 'page2:b']);
+    expect(stats.keysWarmed).toBe(2);
+  });
+
   it('rejects an invalid configuration with the option named', () => {
     expect(
       () =>
@@ -462,7 +485,8 @@ describe('when the cache store fails', () => {
 
     expect(stats).toMatchObject({ keysWarmed: 0, keysFailed: 20, keysSkipped: 0 });
     expect(writes).toBe(2);
-    expect(probe.calls).toBe(2);
+    // Each of the 2 workers loaded its next key while its write retried; the store's failure gave those up.
+    expect(probe.calls).toBe(4);
     expect(stats?.failures.get('key:0')).toBe('write failed: connection refused');
     for (const key of ['key:2', 'key:19']) {
       expect(stats?.failures.get(key)).toBe(

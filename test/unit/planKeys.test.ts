@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { collectWeightedKeys, InvalidKeyError, selectKeysDueForRefresh } from '../../functions/core';
+import {
+  collectWeightedKeys,
+  InvalidKeyError,
+  KeyQueue,
+  selectKeysDueForRefresh,
+  selectTopKeys,
+} from '../../functions/core';
 
 describe('collectWeightedKeys', () => {
   it('dedupes, keeps the highest weight, and orders by weight then first appearance', async () => {
@@ -56,5 +62,67 @@ describe('selectKeysDueForRefresh', () => {
 
     expect(due).toEqual(['edge', 'stale', 'missing']);
     expect([...fresh.keys()]).toEqual(['fresh', 'forever']);
+  });
+});
+
+describe('KeyQueue', () => {
+  it('hands out the highest weight first, first read first among equals, each key once', () => {
+    const queue = new KeyQueue<string>();
+    for (const candidate of [
+      'a',
+      { key: 'b', weight: 5 },
+      'c',
+      { key: 'a', weight: 9 },
+      'b',
+      { key: 'd', weight: 5 },
+    ])
+      queue.add(candidate);
+
+    expect(queue.take(2)).toEqual(['a', 'b']);
+    queue.add({ key: 'a', weight: 100 });
+    queue.add({ key: 'e', weight: 1 });
+    expect(queue.take(10)).toEqual(['d', 'e', 'c']);
+    expect(queue.size).toBe(0);
+  });
+
+  it('remembers at most rememberAtMost keys and counts the keys admitted unchecked', () => {
+    const queue = new KeyQueue<string>({ rememberAtMost: 2 });
+    for (const key of ['a', 'b', 'a', 'c', 'c', 'b']) queue.add(key);
+
+    expect(queue.take(10)).toEqual(['a', 'b', 'c', 'c']);
+    expect(queue.unchecked).toBe(2);
+  });
+
+  it('rejects a null key with its position', () => {
+    const queue = new KeyQueue<string>();
+    queue.add('a');
+    expect(() => queue.add(null as unknown as string)).toThrow(
+      new InvalidKeyError('key at position 1 is null'),
+    );
+  });
+});
+
+describe('selectTopKeys', () => {
+  it('keeps the limit keys of highest weight, a repeated key at its highest weight, in weight order', async () => {
+    async function* candidates() {
+      yield* ['x', { key: 'a', weight: 1 }, { key: 'b', weight: 7 }, { key: 'c', weight: 3 }];
+      yield* [{ key: 'a', weight: 8 }, { key: 'd', weight: 3 }, { key: 'b', weight: 2 }, 'y'];
+    }
+
+    expect(await selectTopKeys(candidates(), 3)).toEqual([
+      { key: 'a', weight: 8 },
+      { key: 'b', weight: 7 },
+      { key: 'c', weight: 3 },
+    ]);
+  });
+
+  it('agrees with a full sort when weights are distinct', async () => {
+    const candidates = Array.from({ length: 500 }, (_, index) => ({
+      key: `k${(index * 7919) % 211}`,
+      weight: (index * 7) % 500,
+    }));
+    const sorted = await collectWeightedKeys(candidates);
+
+    expect(await selectTopKeys(candidates, 50)).toEqual(sorted.slice(0, 50));
   });
 });
