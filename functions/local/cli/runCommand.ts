@@ -29,8 +29,8 @@ export interface CommandContext {
   pollIntervalMs?: number;
 }
 
-/** The commands that talk to the functions (not `local` or `help`). */
-export type RemoteCommand = Exclude<Command, { name: 'local' | 'help' }>;
+/** The commands that talk to the functions (not `local`, `help` or `version`). */
+export type RemoteCommand = Exclude<Command, { name: 'local' | 'help' | 'version' }>;
 
 /** 0 for a run whose keys all warmed or were skipped; 1 when any failed or it was cancelled. */
 export const exitCodeForRun = (run: RunStatusReport): ExitCode =>
