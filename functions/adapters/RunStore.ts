@@ -1,8 +1,16 @@
 /** Where a run came from. */
-export type RunTrigger = 'schedule' | 'console' | 'cli' | 'deploy' | 'local';
+export type RunTrigger = 'schedule' | 'console' | 'cli' | 'deploy' | 'local' | 'redrive';
 
 /** `running` until every planned key is accounted for (`finished`) or the run is cancelled. */
 export type RunStatus = 'running' | 'finished' | 'cancelled';
+
+/** Why some of a run's keys were skipped: how many, and a bounded sample of them. */
+export interface SkippedReason {
+  reason: string;
+  count: number;
+  /** At most 10 of the keys, so a run of millions of keys stays a small record. */
+  sample: string[];
+}
 
 /** A warm run as the run table keeps it. Counts are exact: each message is counted once. */
 export interface RunRecord {
@@ -19,6 +27,8 @@ export interface RunRecord {
   startedAt: string;
   /** ISO 8601, once the run is finished or cancelled. */
   endedAt?: string;
+  /** The skipped keys by reason, where the store keeps them. */
+  skippedReasons?: SkippedReason[];
 }
 
 /** What one consumed message contributes to its run. */

@@ -25,7 +25,7 @@ export {
 } from './keySources';
 export { RedisStore, type RedisStoreOptions } from './RedisStore';
 export { RedisUnavailableError } from './RedisUnavailableError';
-export type { MessageProgress, RunRecord, RunStatus, RunStore, RunTrigger } from './RunStore';
+export type { MessageProgress, RunRecord, RunStatus, RunStore, RunTrigger, SkippedReason } from './RunStore';
 export type {
   RedisAuth,
   RedisEndpoint,

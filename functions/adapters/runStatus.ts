@@ -1,4 +1,4 @@
-import type { RunRecord } from './RunStore';
+import type { RunRecord, SkippedReason } from './RunStore';
 
 /** A run's progress as an operator reads it: what is left, how fast it goes, when it should end. */
 export interface RunStatusReport {
@@ -15,6 +15,8 @@ export interface RunStatusReport {
   keysPerSecond: number;
   /** Seconds until every key is accounted for at the current rate; undefined when it cannot be told. */
   etaSeconds: number | undefined;
+  /** Why keys were skipped: a count per reason with a sample of its keys. */
+  skippedReasons?: SkippedReason[];
 }
 
 /** Derives the figures `status` shows from a run record. */
@@ -40,5 +42,6 @@ export const describeRunStatus = (run: RunRecord, now = Date.now()): RunStatusRe
     keysPerSecond: Math.round(keysPerSecond * 10) / 10,
     etaSeconds:
       run.status !== 'running' ? 0 : keysPerSecond > 0 ? Math.ceil(remaining / keysPerSecond) : undefined,
+    ...(run.skippedReasons === undefined ? {} : { skippedReasons: run.skippedReasons }),
   };
 };

@@ -184,7 +184,7 @@ const usageLine = (name: CommandName): string => {
   return [
     name,
     ...Object.keys(spec.args).map((arg) => `<${arg}>`),
-    ...Object.keys(spec.flags).map((flag) => `[${FLAG_SYNOPSIS[flag as Flag].split(',')[0]}]`),
+    ...Object.keys(spec.flags).map((flag) => `[${FLAG_SYNOPSIS[flag as Flag].split(', ')[0]}]`),
     '[--json]',
     ...(spec.targeted ? ['[--stack NAME [--region R]]'] : []),
   ].join(' ');
