@@ -58,7 +58,7 @@ describe('formatInvocation', () => {
     ],
     [
       { functionKind: 'consume', event: { Records: [{}] }, durationMs: 900, error: 'Task timed out' },
-      '09:05:01  consume  batch of 1             900 ms  error: Task timed out',
+      '09:05:01  consume  batch of 1            900 ms  error: Task timed out',
     ],
   ])('%#: %s', (invocation, expected) => {
     expect(line(invocation)).toBe(expected);
