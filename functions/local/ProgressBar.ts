@@ -25,10 +25,15 @@ export const renderProgress = (progress: RunProgress): string => {
   const done = progress.keysWarmed + progress.keysFailed + progress.keysSkipped;
   const share = progress.keysPlanned === 0 ? 1 : done / progress.keysPlanned;
   const filled = Math.round(share * WIDTH);
+  const left = formatCount(progress.keysPlanned - done);
+  const stalledFor = formatDuration(progress.stalledMs);
+  // Keys that fail are retried with backoff: once some have settled, a pause is the retries' wait.
   const pace =
     progress.stalledMs === undefined
       ? `${formatCount(progress.keysPerSecond)} keys/s`
-      : `${formatCount(progress.keysPlanned - done)} left, waiting on retries for ${formatDuration(progress.stalledMs)}`;
+      : done === 0
+        ? `${left} left, none settled yet for ${stalledFor}`
+        : `${left} left, waiting on retries for ${stalledFor}`;
   return (
     `[${'#'.repeat(filled)}${'.'.repeat(WIDTH - filled)}] ${String(Math.floor(share * 100)).padStart(3)}% ` +
     `${formatCount(done)}/${formatCount(progress.keysPlanned)} keys · ${pace} · ` +

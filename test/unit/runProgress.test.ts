@@ -26,7 +26,9 @@ const statusAt = (seconds: number, done: number, failed = 0): RunStatusReport =>
 
 /** Polls every half second, as `warm --wait` does: `done` keys settled at each poll. */
 const follow = (pace: RunPace, polls: [seconds: number, done: number][]) =>
-  polls.map(([seconds, done]) => pace.progressOf(statusAt(seconds, done, 1), startedAt + seconds * 1_000));
+  polls.map(([seconds, done]) =>
+    pace.progressOf(statusAt(seconds, done, Math.min(done, 1)), startedAt + seconds * 1_000),
+  );
 
 describe('RunPace', () => {
   it('takes the rate of the last seconds, not the whole run average', () => {
@@ -62,6 +64,17 @@ describe('RunPace', () => {
     expect(twentySeconds).toMatchObject({ stalledMs: 20_000, etaMs: undefined });
     expect(renderProgress(twentySeconds ?? progressOfRun(statusAt(1, 1)))).toBe(
       '[##############################]  99% 4,998/5,000 keys · 2 left, waiting on retries for 20s · 1 failed · ETA --',
+    );
+  });
+
+  it('says nothing has settled yet when a run stalls before its first key', () => {
+    const pace = new RunPace();
+    const [, stalled] = follow(pace, [
+      [0.5, 0],
+      [4, 0],
+    ]);
+    expect(renderProgress(stalled ?? progressOfRun(statusAt(1, 1)))).toContain(
+      '0/5,000 keys · 5,000 left, none settled yet for 4s · 0 failed · ETA --',
     );
   });
 
