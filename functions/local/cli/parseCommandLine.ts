@@ -230,6 +230,16 @@ export const renderUsage = (topic?: CommandName): string => {
   ].join('\n');
 };
 
+/**
+ * Every command with its arguments and its own flags (not the global ones), as the README documents
+ * them.
+ */
+export const describeCommands = (): { name: CommandName; args: string[]; flags: string[] }[] =>
+  COMMAND_NAMES.map((name) => {
+    const spec: CommandSpec = COMMANDS[name];
+    return { name, args: Object.keys(spec.args), flags: Object.keys(spec.flags).map((flag) => `--${flag}`) };
+  });
+
 /** ` (did you mean …?)` when a known word is close to the mistyped one. */
 const didYouMean = (word: string, candidates: readonly string[]): string => {
   const match = closestMatch(word, candidates);
