@@ -17,6 +17,6 @@ process.exitCode = await runCli({
   stateFile: defaultStateFile(),
   signal: interrupted.signal,
   // Loaded only for `warmers local`: the other commands need none of the emulators.
-  startLocalRuntime: async () =>
-    (await import('../functions/local/cli/startSampleRuntime')).startSampleRuntime(process.env),
+  startLocalRuntime: async (hooks) =>
+    (await import('../functions/local/cli/startSampleRuntime')).startSampleRuntime(process.env, hooks),
 });

@@ -894,6 +894,8 @@ export class CacheWarmer extends Construct {
         : {}),
       bundling: {
         format: nodejs.OutputFormat.ESM,
+        // esbuild's size summary of every bundle would fill each synth's output; warnings still show.
+        logLevel: nodejs.LogLevel.WARNING,
         target: FUNCTION_BUNDLE_OPTIONS.target,
         minify: FUNCTION_BUNDLE_OPTIONS.minify,
         sourceMap: FUNCTION_BUNDLE_OPTIONS.sourcemap,

@@ -64,6 +64,8 @@ export const esbuildCommand = (entry: string, outfile: string): string => {
     `--main-fields=${options.mainFields.join(',')}`,
     `--banner:js=${options.banner.js}`,
     ...FUNCTION_BUNDLE_ALIAS_ARGUMENTS.map((alias) => `--alias:${alias}`),
+    // As for the main bundle: warnings, not a size summary per synth.
+    '--log-level=warning',
     `--outfile=${outfile}`,
   ];
   return ['npx --no-install esbuild', ...[entry, ...flags].map(quoteForShell)].join(' ');

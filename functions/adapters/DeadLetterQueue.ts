@@ -8,6 +8,7 @@ import {
 import type { RunStore } from './RunStore';
 import type { SqsSender } from './SqsSender';
 import { MalformedMessageError, packKeysIntoMessages, parseWarmMessage } from './warmMessage';
+import { REDRIVE_TRIGGER } from './warmTriggers';
 
 /** One dead-lettered message as `dlq` shows it. */
 export interface DeadLetter {
@@ -96,7 +97,7 @@ export class DeadLetterQueue {
     const messages = packKeysIntoMessages(runId, keys, this.#deps.limits);
     await this.#deps.runStore.createRun({
       runId,
-      trigger: 'console',
+      trigger: REDRIVE_TRIGGER,
       strategy: 'REDRIVE',
       keysPlanned: keys.length,
       messages: messages.length,

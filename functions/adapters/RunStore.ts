@@ -1,5 +1,5 @@
 /** Where a run came from. */
-export type RunTrigger = 'schedule' | 'console' | 'cli' | 'deploy' | 'local';
+export type RunTrigger = 'schedule' | 'console' | 'cli' | 'deploy' | 'local' | 'redrive';
 
 /** `running` until every planned key is accounted for (`finished`) or the run is cancelled. */
 export type RunStatus = 'running' | 'finished' | 'cancelled';

@@ -56,7 +56,7 @@ const deadLetters = new DeadLetterQueue({
 
 const requireRun = async (runId: string) => {
   const run = await runStore.getRun(runId);
-  if (!run) throw new InvalidRequestError(`no run ${runId}: list recent runs with { "action": "runs" }`);
+  if (!run) throw new InvalidRequestError(`no run ${runId}: \`warmers runs\` lists the recent runs`);
   return run;
 };
 

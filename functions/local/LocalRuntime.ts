@@ -41,6 +41,20 @@ export interface LocalRuntimeOptions extends Omit<LocalDeploymentOptions, 'cache
   onScheduledWarm?: (warm: ScheduledWarm) => void;
   /** Told after each invocation an event source (consume, track) made. */
   onInvoke?: (functionKind: FunctionKind, report: InvocationReport) => void;
+  /** Told after every invocation of every function, however invoked: for a line per invocation. */
+  onInvocation?: (invocation: LocalInvocation) => void;
+}
+
+/** One invocation of a local function and how it ended. */
+export interface LocalInvocation {
+  functionKind: FunctionKind;
+  /** The event, as the handler received it. */
+  event: unknown;
+  durationMs: number;
+  /** What the function returned, when it returned. */
+  result?: unknown;
+  /** Why it failed, when it threw or timed out. */
+  error?: string;
 }
 
 /** The whole pipeline in this process, reachable as a deployment is. */
@@ -111,6 +125,27 @@ const importHandler = async (
     Object.assign(process.env, Object.fromEntries(outside));
   }
 };
+
+/** The handler, telling `onInvocation` how each invocation went and how long it took. */
+const reported =
+  (
+    functionKind: FunctionKind,
+    handler: LambdaHandler,
+    onInvocation: (invocation: LocalInvocation) => void,
+  ): LambdaHandler =>
+  async (event, context) => {
+    const startedAt = performance.now();
+    const report = (outcome: Pick<LocalInvocation, 'result' | 'error'>) =>
+      onInvocation({ functionKind, event, durationMs: performance.now() - startedAt, ...outcome });
+    try {
+      const result = await handler(event, context);
+      report({ result });
+      return result;
+    } catch (error) {
+      report({ error: describeError(error) });
+      throw error;
+    }
+  };
 
 /** Sets variables for the runtime's life; the returned function puts the previous values back. */
 const setProcessEnvironment = (variables: Record<string, string>): (() => void) => {
@@ -216,7 +251,10 @@ const deploy = async (
   // Before the handlers: a consume module that opened a Redis connection must have it closed on stop.
   cleanups.push(() => closeCacheStores());
   const handlers = {} as Record<FunctionKind, LambdaHandler>;
-  for (const kind of FUNCTION_KINDS) handlers[kind] = await importHandler(kind, environments[kind]);
+  for (const kind of FUNCTION_KINDS) {
+    const handler = await importHandler(kind, environments[kind]);
+    handlers[kind] = options.onInvocation ? reported(kind, handler, options.onInvocation) : handler;
+  }
 
   const invoke = async (functionKind: FunctionKind, payload: unknown = {}): Promise<unknown> => {
     const timeoutMs = plan.functionTimeoutSeconds[functionKind] * 1_000;

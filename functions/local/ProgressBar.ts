@@ -1,4 +1,4 @@
-import type { WarmingProgress } from '../core';
+import type { RunProgress } from './runProgress';
 
 const WIDTH = 30;
 /** A terminal gets one line redrawn in place at most this often; a log gets a line at most every second. */
@@ -17,14 +17,26 @@ export const formatDuration = (ms: number | undefined): string => {
     : `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s`;
 };
 
-/** One line: bar, percentage, keys done, rate, failures and ETA. */
-export const renderProgress = (progress: WarmingProgress): string => {
+/**
+ * One line: bar, percentage, keys done, rate, failures and ETA; in a stalled tail, how many keys are
+ * left waiting on retries and for how long, instead of the rate.
+ */
+export const renderProgress = (progress: RunProgress): string => {
   const done = progress.keysWarmed + progress.keysFailed + progress.keysSkipped;
   const share = progress.keysPlanned === 0 ? 1 : done / progress.keysPlanned;
   const filled = Math.round(share * WIDTH);
+  const left = formatCount(progress.keysPlanned - done);
+  const stalledFor = formatDuration(progress.stalledMs);
+  // Keys that fail are retried with backoff: once some have settled, a pause is the retries' wait.
+  const pace =
+    progress.stalledMs === undefined
+      ? `${formatCount(progress.keysPerSecond)} keys/s`
+      : done === 0
+        ? `${left} left, none settled yet for ${stalledFor}`
+        : `${left} left, waiting on retries for ${stalledFor}`;
   return (
     `[${'#'.repeat(filled)}${'.'.repeat(WIDTH - filled)}] ${String(Math.floor(share * 100)).padStart(3)}% ` +
-    `${formatCount(done)}/${formatCount(progress.keysPlanned)} keys · ${formatCount(progress.keysPerSecond)} keys/s · ` +
+    `${formatCount(done)}/${formatCount(progress.keysPlanned)} keys · ${pace} · ` +
     `${formatCount(progress.keysFailed)} failed · ETA ${formatDuration(progress.etaMs)}`
   );
 };
@@ -41,7 +53,7 @@ export class ProgressBar {
     this.#stream = stream;
   }
 
-  public update(progress: WarmingProgress): void {
+  public update(progress: RunProgress): void {
     const now = Date.now();
     if (now - this.#lastDrawnAt < (this.#stream.isTTY ? TERMINAL_REDRAW_MS : LOG_LINE_MS)) return;
     this.#lastDrawnAt = now;
@@ -49,13 +61,19 @@ export class ProgressBar {
   }
 
   /** Draws the final state and ends the line. */
-  public finish(progress: WarmingProgress): void {
+  public finish(progress: RunProgress): void {
     this.#draw(progress);
     if (this.#stream.isTTY) this.#stream.write('\n');
   }
 
-  #draw(progress: WarmingProgress): void {
+  #draw(progress: RunProgress): void {
     const line = renderProgress(progress);
-    this.#stream.write(this.#stream.isTTY ? `\r${line}\u001b[K` : `${line}\n`);
+    if (!this.#stream.isTTY) {
+      this.#stream.write(`${line}\n`);
+      return;
+    }
+    // A line longer than the terminal wraps, and `\r` then redraws only its last row.
+    const fits = this.#stream.columns > 1 ? line.slice(0, this.#stream.columns - 1) : line;
+    this.#stream.write(`\r${fits}\u001b[K`);
   }
 }

@@ -12,6 +12,7 @@ import {
   withTimeout,
 } from '../core';
 import { followRun } from './cli/followRun';
+import { renderSkippedReasons } from './cli/formatResults';
 import { localRuntimeFunctions } from './cli/LambdaWarmerFunctions';
 import type { WarmerFunctions } from './cli/types';
 import { startLocalRuntime } from './LocalRuntime';
@@ -27,7 +28,8 @@ import {
 } from './sampleCatalog';
 import { startSampleOriginServer } from './sampleOriginServer';
 
-const USAGE = 'usage: npm start -- [--keys N] [--reads N] [--json]';
+const USAGE =
+  'usage: npm start -- [--keys N] [--reads N] [--json]   (for a pipe: npm start --silent -- --json)';
 /** How often the demo asks the control function for a run's status. */
 const STATUS_POLL_MS = 250;
 /** Bounds on the waits, so a broken setup ends with an error instead of hanging. */
@@ -78,16 +80,20 @@ const followToEnd = async (functions: WarmerFunctions, runId: string, json: bool
   return run;
 };
 
+/** A run's figures in a line, then its skipped keys by reason. */
 const describeRun = (run: RunStatusReport): string => {
   const tookMs = run.endedAt ? Date.parse(run.endedAt) - Date.parse(run.startedAt) : undefined;
-  return (
+  const figures =
     `  run ${run.runId} ${run.status}: warmed ${formatCount(run.warmed)}, failed ${formatCount(run.failed)}, ` +
     `skipped ${formatCount(run.skipped)} of ${formatCount(run.planned)} in ${formatDuration(tookMs)} ` +
-    `(${formatCount(run.keysPerSecond)} keys/s)`
-  );
+    `(${formatCount(run.keysPerSecond)} keys/s)`;
+  const skipped = renderSkippedReasons(run);
+  return skipped === undefined ? figures : `${figures}\n${skipped.replace(/^/gm, '  ')}`;
 };
 
 const main = async () => {
+  // The SDK's notice that its 2027 releases drop Node 20 would otherwise open every demo's output.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const options = parseOptions();
   if (options.help) {
     console.log(USAGE);

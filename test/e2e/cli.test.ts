@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -86,15 +86,27 @@ describe('warmers in a terminal', () => {
     expect(screen).toMatch(/^status +finished$/m);
     failedKeys = count(screen, 'failed');
     expect(count(screen, 'warmed') + failedKeys + count(screen, 'skipped')).toBe(SAMPLE_KEYS);
-    expect(screen).toMatch(/^took +\d+s$/m);
+    expect(screen).toMatch(/^took +(\d+m)?\d+s$/m);
     // The sample origin has products that are always broken: they fail, and the CLI says where to look.
     expect(failedKeys).toBeGreaterThan(0);
     expect(screen).toContain('key(s) failed: `warmers dlq` shows them with their reasons');
     expect(exitCode).toBe(ExitCode.runIncomplete);
   }, 120_000);
 
-  it('status prints the run as a readable table', async () => {
-    const { screen, exitCode } = await cli().run('cli', `npx warmers status ${runId}`, 30_000);
+  it('local prints a line per invocation: function, trigger or batch, duration, outcome', () => {
+    const screen = cli().screen('local', { scrollback: true });
+    expect(screen).toMatch(
+      new RegExp(
+        `^\\d\\d:\\d\\d:\\d\\d {2}warm {5}cli +\\d+ ms {2}started run ${runId} \\(5,000 keys\\)$`,
+        'm',
+      ),
+    );
+    expect(screen).toMatch(/^\d\d:\d\d:\d\d {2}consume {2}batch of \d+ +[\d.]+ m?s {2}ok$/m);
+    expect(screen).toMatch(/^\d\d:\d\d:\d\d {2}control {2}status +[\d.]+ m?s {2}ok$/m);
+  });
+
+  it('status prints the run as a readable table, found by a prefix of its id', async () => {
+    const { screen, exitCode } = await cli().run('cli', `npx warmers status ${runId.slice(0, 8)}`, 30_000);
     expect(exitCode).toBe(ExitCode.ok);
     expect(screen).toMatch(new RegExp(`^run +${runId}$`, 'm'));
     expect(screen).toMatch(/^status +finished$/m);
@@ -173,14 +185,17 @@ describe('warmers in a terminal', () => {
       exitCode: 0,
       document: { ok: true, run: { status: 'finished' } },
     });
-    expect(json(['dlq', '--redrive'])).toMatchObject({
-      exitCode: 0,
-      document: { ok: true, redrive: { keys: failedKeys } },
-    });
+    const redriven = json(['dlq', '--redrive']);
+    expect(redriven).toMatchObject({ exitCode: 0, document: { ok: true, redrive: { keys: failedKeys } } });
+    const { runId: redriveRunId } = redriven.document.redrive as { runId: string };
+    expect(json(['status', redriveRunId]).document).toMatchObject({ run: { trigger: 'redrive' } });
 
     expect(json(['status', 'no-such-run'])).toMatchObject({
       exitCode: ExitCode.remoteError,
-      document: { ok: false, error: expect.stringContaining('no run no-such-run') },
+      document: {
+        ok: false,
+        error: expect.stringContaining('no run no-such-run: `warmers runs` lists the recent runs'),
+      },
     });
     expect(json(['runs', '--limit', 'many'])).toMatchObject({
       exitCode: ExitCode.usage,
@@ -190,7 +205,57 @@ describe('warmers in a terminal', () => {
       exitCode: ExitCode.usage,
       document: { ok: false, error: expect.stringContaining('a local runtime is already running') },
     });
-  }, 110_000);
+  }, 240_000);
+
+  it('a warm refused while a run is in flight says ok: false in JSON, as its exit code 5 does', async () => {
+    const first = json(['warm', '--force']);
+    expect(first.document).toMatchObject({ ok: true, status: 'started', exitCode: 0 });
+    const firstRunId = first.document.runId as string;
+    expect(json(['warm'])).toMatchObject({
+      exitCode: ExitCode.runSkipped,
+      document: {
+        ok: false,
+        status: 'skipped',
+        runInFlight: firstRunId,
+        exitCode: ExitCode.runSkipped,
+        error: `no run started: run ${firstRunId} is still in flight (--force starts another)`,
+      },
+    });
+    const { screen } = await cli().run('cli', `npx warmers cancel ${firstRunId.slice(0, 12)}`, 30_000);
+    expect(screen).toMatch(new RegExp(`^run +${firstRunId}$`, 'm'));
+  }, 60_000);
+
+  it('--json goes through a real pipe: stdout holds only the document', async () => {
+    const { screen, exitCode } = await cli().run(
+      'cli',
+      'set -o pipefail; npx warmers runs --limit 1 --json | jq -r \'"first run: " + .runs[0].status\'',
+      30_000,
+    );
+    expect(exitCode).toBe(ExitCode.ok);
+    expect(screen).toMatch(/^first run: (running|finished|cancelled)$/m);
+  }, 40_000);
+
+  it('answers --version, help in its own words, and "did you mean" for a mistyped command or flag', async () => {
+    const { version } = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8'));
+    expect((await cli().run('cli', 'npx warmers --version', 30_000)).screen).toMatch(
+      new RegExp(`^warmers ${version.replaceAll('.', '\\.')}$`, 'm'),
+    );
+
+    const local = await cli().run('cli', 'npx warmers local --help', 30_000);
+    expect(local.exitCode).toBe(ExitCode.ok);
+    expect(local.screen).toMatch(/^ {2}--quiet, -q +print no line per invocation$/m);
+    expect(local.screen).not.toContain('--stack');
+    expect((await cli().run('cli', 'npx warmers runs --help', 30_000)).screen).toMatch(
+      /^ {2}--limit N +show at most N runs \(default 10\)$/m,
+    );
+
+    const command = await cli().run('cli', 'npx warmers wram', 30_000);
+    expect(command.exitCode).toBe(ExitCode.usage);
+    expect(command.screen).toContain('error: unknown command "wram" (did you mean warm?)');
+    const flag = await cli().run('cli', 'npx warmers warm --kyes product:1', 30_000);
+    expect(flag.exitCode).toBe(ExitCode.usage);
+    expect(flag.screen).toContain('error: unknown flag --kyes (did you mean --keys?)');
+  }, 120_000);
 
   it('Ctrl-C stops the local runtime; then commands say how to start one', async () => {
     cli().interrupt('local');

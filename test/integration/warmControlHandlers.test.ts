@@ -97,7 +97,7 @@ describe('warm and control handlers', () => {
   it('control names an unknown run and an unknown action', async () => {
     expect(await control({ action: 'status', runId: 'nope' }, context('control'))).toEqual({
       ok: false,
-      error: 'no run nope: list recent runs with { "action": "runs" }',
+      error: 'no run nope: `warmers runs` lists the recent runs',
     });
     const unknown = await control({ action: 'explode' }, context('control'));
     expect(unknown.ok).toBe(false);

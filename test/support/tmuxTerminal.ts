@@ -68,9 +68,12 @@ export class TmuxTerminal {
     this.#tmux('send-keys', '-t', `e2e:${window}`, 'C-c');
   }
 
-  /** The window's screen, wrapped lines joined, trailing blanks dropped. */
-  public screen(window: string): string {
-    return this.#tmux('capture-pane', '-p', '-J', '-t', `e2e:${window}`)
+  /**
+   * The window's screen, wrapped lines joined, trailing blanks dropped; with `scrollback`, every line
+   * the window printed, also those scrolled off the top.
+   */
+  public screen(window: string, { scrollback = false }: { scrollback?: boolean } = {}): string {
+    return this.#tmux('capture-pane', '-p', '-J', ...(scrollback ? ['-S', '-'] : []), '-t', `e2e:${window}`)
       .split('\n')
       .map((line) => line.trimEnd())
       .join('\n')

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { describeWarmingSettings } from '../../functions/core';
+import { describeCommands } from '../../functions/local/cli/parseCommandLine';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 
@@ -27,4 +28,43 @@ describe('README configuration table', () => {
       expect(row?.[2]).toBe(`\`${String(value)}\``);
     },
   );
+});
+
+describe('README CLI section', () => {
+  const cliSection = readme.slice(
+    readme.indexOf('## CLI'),
+    readme.indexOf('\n## ', readme.indexOf('## CLI') + 1),
+  );
+  /** The command table's rows: cells split on the pipes that are not escaped (`\|` is a cell's own). */
+  const commandRows = cliSection
+    .split('\n')
+    .filter((line) => /^\| `[a-z]/.test(line))
+    .map((line) =>
+      line
+        .slice(1, -1)
+        .split(/(?<!\\)\|/)
+        .map((cell) => cell.trim()),
+    );
+
+  it.each(describeCommands())(
+    'documents `$name` with its arguments and exactly its flags',
+    ({ name, args, flags }) => {
+      const usage = [name, ...args.map((arg) => `<${arg}>`)].join(' ');
+      const row = commandRows.find((cells) => cells[0] === `\`${usage}\``);
+
+      expect(row, `no README row for ${usage}`).toBeDefined();
+      const documented = [...new Set((row?.[1] ?? '').match(/--[a-z-]+/g) ?? [])];
+      expect(documented.sort()).toEqual([...flags].sort());
+    },
+  );
+
+  it('lists no command the CLI lacks', () => {
+    const names: string[] = describeCommands().map(({ name }) => name);
+    for (const [command] of commandRows) expect(names).toContain(command?.replace(/`/g, '').split(' ')[0]);
+  });
+
+  it('names the global flags and --version', () => {
+    for (const flag of ['--json', '--help', '--stack', '--region', '--version'])
+      expect(cliSection).toContain(flag);
+  });
 });

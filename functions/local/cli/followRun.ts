@@ -1,12 +1,12 @@
-import { sleep, type WarmingProgress } from '../../core';
-import { progressOfRun } from '../runProgress';
+import { sleep } from '../../core';
+import { progressOfRun, RunPace, type RunProgress } from '../runProgress';
 import { STATUS_POLL_INTERVAL_MS } from './constants';
 import type { RunStatusReport, WarmerFunctions } from './types';
 
 /** Draws a run's progress; `ProgressBar` is one. */
 export interface ProgressDisplay {
-  update(progress: WarmingProgress): void;
-  finish(progress: WarmingProgress): void;
+  update(progress: RunProgress): void;
+  finish(progress: RunProgress): void;
 }
 
 /** Why following a run stopped: it ended, the timeout passed, or the signal aborted. */
@@ -34,6 +34,7 @@ export const followRun = async (
   { functions, timeoutSeconds, progress, signal, now = Date.now, pollIntervalMs }: FollowRunOptions,
 ): Promise<{ run: RunStatusReport; end: FollowEnd }> => {
   const deadline = now() + timeoutSeconds * 1000;
+  const pace = new RunPace();
   let { run } = await functions.control({ action: 'status', runId });
   const stop = (end: FollowEnd) => {
     progress?.finish(progressOfRun(run, now()));
@@ -42,7 +43,7 @@ export const followRun = async (
   for (;;) {
     if (run.status !== 'running') return stop('ended');
     if (now() >= deadline) return stop('timedOut');
-    progress?.update(progressOfRun(run, now()));
+    progress?.update(pace.progressOf(run, now()));
     try {
       await sleep(pollIntervalMs ?? STATUS_POLL_INTERVAL_MS, signal);
     } catch (error) {

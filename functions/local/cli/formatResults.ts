@@ -14,8 +14,32 @@ export const formatTime = (time: string | number | undefined): string => {
 const runDurationMs = (run: RunStatusReport): number | undefined =>
   run.endedAt ? Date.parse(run.endedAt) - Date.parse(run.startedAt) : undefined;
 
-/** One run, field by field: what `status`, `cancel` and the end of `warm --wait` show. */
+/** The skipped keys by reason, most first: how many, and the sample the run keeps of them. */
+export const renderSkippedReasons = (run: RunStatusReport): string | undefined => {
+  const reasons = [...(run.skippedReasons ?? [])].sort((a, b) => b.count - a.count);
+  if (reasons.length === 0) return undefined;
+  return [
+    'skipped keys, by reason:',
+    renderTable(
+      [{ header: '', align: 'right' }, { header: '' }, { header: '' }],
+      reasons.map(({ reason, count, sample }) => [
+        formatCount(count),
+        reason,
+        sample.join(', ') + (count > sample.length ? ', …' : ''),
+      ]),
+      { header: false },
+    )
+      .split('\n')
+      .map((line) => `  ${line}`)
+      .join('\n'),
+  ].join('\n');
+};
+
+/** One run, field by field, then why keys were skipped: what `status`, `cancel` and the end of `warm --wait` show. */
 export const renderRunStatus = (run: RunStatusReport): string =>
+  [renderRunFields(run), renderSkippedReasons(run)].filter((part) => part !== undefined).join('\n\n');
+
+const renderRunFields = (run: RunStatusReport): string =>
   renderFields([
     ['run', run.runId],
     ['status', run.status],

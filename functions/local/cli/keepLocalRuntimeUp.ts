@@ -1,3 +1,4 @@
+import type { LocalInvocation } from '../LocalRuntime';
 import { ExitCode } from './constants';
 import { UsageError } from './errors';
 import {
@@ -14,6 +15,12 @@ export interface LocalRuntimeHandle {
   functionNames: LocalRuntimeState['functionNames'];
   queueUrls: LocalRuntimeState['queueUrls'];
   stop(): Promise<void>;
+}
+
+/** What `warmers local` asks of the runtime it starts. */
+export interface LocalRuntimeHooks {
+  /** Told after every invocation of every function. */
+  onInvocation?: (invocation: LocalInvocation) => void;
 }
 
 export interface KeepLocalRuntimeUpOptions {

@@ -3,7 +3,9 @@ import { ProgressBar } from '../ProgressBar';
 import { connectToFunctions, type TargetOptions } from './connectToFunctions';
 import { ExitCode } from './constants';
 import { CliError } from './errors';
-import { keepLocalRuntimeUp, type LocalRuntimeHandle } from './keepLocalRuntimeUp';
+import { formatInvocation } from './formatInvocation';
+import { keepLocalRuntimeUp, type LocalRuntimeHandle, type LocalRuntimeHooks } from './keepLocalRuntimeUp';
+import { packageVersion } from './packageVersion';
 import { parseCommandLine, renderUsage } from './parseCommandLine';
 import { runCommand } from './runCommand';
 import type { WarmerFunctions } from './types';
@@ -17,8 +19,8 @@ export interface CliEnvironment {
   stateFile: string;
   /** Aborted on Ctrl-C / SIGTERM. */
   signal: AbortSignal;
-  /** Starts the local runtime, for `warmers local`. */
-  startLocalRuntime: () => Promise<LocalRuntimeHandle>;
+  /** Starts the local runtime, for `warmers local`; `onInvocation` hears of every invocation. */
+  startLocalRuntime: (options: LocalRuntimeHooks) => Promise<LocalRuntimeHandle>;
   /** Finds the functions to invoke; tests pass fakes. @default connectToFunctions */
   connect?: (options: TargetOptions) => Promise<WarmerFunctions>;
 }
@@ -42,9 +44,19 @@ export const runCli = async (env: CliEnvironment): Promise<ExitCode> => {
       print(renderUsage(command.topic));
       return ExitCode.ok;
     }
+    if (command.name === 'version') {
+      const version = packageVersion();
+      print(json ? JSON.stringify({ ok: true, version }) : `warmers ${version}`);
+      return ExitCode.ok;
+    }
     if (command.name === 'local')
       return await keepLocalRuntimeUp({
-        start: env.startLocalRuntime,
+        // A line per invocation, as `sst dev` prints them; JSON mode keeps stdout to its one document.
+        start: () =>
+          env.startLocalRuntime({
+            onInvocation:
+              json || command.quiet ? undefined : (invocation) => print(formatInvocation(invocation)),
+          }),
         stateFile: env.stateFile,
         json,
         print,

@@ -12,6 +12,7 @@ import {
 } from './formatResults';
 import type { Command, WarmCommand } from './parseCommandLine';
 import { readKeyFile } from './readKeyFile';
+import { resolveRunId } from './resolveRunId';
 import type { RunStatusReport, WarmerFunctions, WarmRequest } from './types';
 
 export interface CommandContext {
@@ -29,8 +30,8 @@ export interface CommandContext {
   pollIntervalMs?: number;
 }
 
-/** The commands that talk to the functions (not `local` or `help`). */
-export type RemoteCommand = Exclude<Command, { name: 'local' | 'help' }>;
+/** The commands that talk to the functions (not `local`, `help` or `version`). */
+export type RemoteCommand = Exclude<Command, { name: 'local' | 'help' | 'version' }>;
 
 /** 0 for a run whose keys all warmed or were skipped; 1 when any failed or it was cancelled. */
 export const exitCodeForRun = (run: RunStatusReport): ExitCode =>
@@ -46,15 +47,35 @@ const warmRequestOf = async (command: WarmCommand): Promise<WarmRequest> => ({
   trigger: 'cli',
 });
 
+/** A warm's JSON document: `ok` and `exitCode` agree with the exit code, `error` says what went wrong. */
+const warmDocument = (answer: object, exitCode: ExitCode, problem: string | undefined): string =>
+  JSON.stringify({
+    ...answer,
+    ok: exitCode === ExitCode.ok,
+    exitCode,
+    ...(problem === undefined ? {} : { error: problem }),
+  });
+
 const warm = async (command: WarmCommand, context: CommandContext): Promise<ExitCode> => {
   const { functions, json, print, note } = context;
   const outcome = await functions.warm(await warmRequestOf(command));
-  const exitCodeWithoutWait = outcome.status === 'skipped' ? ExitCode.runSkipped : ExitCode.ok;
+  if (outcome.status === 'skipped') {
+    print(
+      json
+        ? warmDocument(
+            outcome,
+            ExitCode.runSkipped,
+            `no run started: run ${outcome.runInFlight} is still in flight (--force starts another)`,
+          )
+        : renderWarmOutcome(outcome),
+    );
+    return ExitCode.runSkipped;
+  }
   if (!command.wait || outcome.status !== 'started') {
-    print(json ? JSON.stringify(outcome) : renderWarmOutcome(outcome));
+    print(json ? warmDocument(outcome, ExitCode.ok, undefined) : renderWarmOutcome(outcome));
     if (!json && outcome.status === 'started')
       note(`Follow it with \`warmers status ${outcome.runId}\`, or warm with --wait next time.`);
-    return exitCodeWithoutWait;
+    return ExitCode.ok;
   }
 
   if (!json) print(renderWarmOutcome(outcome));
@@ -66,24 +87,27 @@ const warm = async (command: WarmCommand, context: CommandContext): Promise<Exit
     now: context.now,
     pollIntervalMs: context.pollIntervalMs,
   });
+  const [exitCode, problem] = {
+    ended: () => [exitCodeForRun(run), describeRunOutcome(run)] as const,
+    timedOut: () =>
+      [
+        ExitCode.runIncomplete,
+        `still running after ${command.timeoutSeconds} s: follow it with \`warmers status ${run.runId}\``,
+      ] as const,
+    interrupted: () =>
+      [
+        ExitCode.interrupted,
+        `stopped watching; run ${run.runId} goes on: \`warmers status ${run.runId}\` follows it, ` +
+          `\`warmers cancel ${run.runId}\` stops it`,
+      ] as const,
+  }[end]();
   if (json) {
-    print(JSON.stringify({ ...outcome, run, ...(end === 'ended' ? {} : { [end]: true }) }));
+    print(warmDocument({ ...outcome, run, ...(end === 'ended' ? {} : { [end]: true }) }, exitCode, problem));
   } else {
     print(`\n${renderRunStatus(run)}`);
-    const advice = describeRunOutcome(run);
-    if (end === 'ended' && advice) note(advice);
-    if (end === 'timedOut')
-      note(
-        `Still running after ${command.timeoutSeconds} s: follow it with \`warmers status ${run.runId}\`.`,
-      );
-    if (end === 'interrupted')
-      note(
-        `Stopped watching; run ${run.runId} goes on: \`warmers status ${run.runId}\` follows it, ` +
-          `\`warmers cancel ${run.runId}\` stops it.`,
-      );
+    if (problem) note(problem);
   }
-  if (end === 'interrupted') return ExitCode.interrupted;
-  return end === 'timedOut' ? ExitCode.runIncomplete : exitCodeForRun(run);
+  return exitCode;
 };
 
 /**
@@ -100,15 +124,17 @@ export const runCommand = async (command: RemoteCommand, context: CommandContext
     case 'warm':
       return warm(command, context);
     case 'status': {
-      const answer = await functions.control({ action: 'status', runId: command.runId });
+      const runId = await resolveRunId(functions, command.runId);
+      const answer = await functions.control({ action: 'status', runId });
       show(answer, () => renderRunStatus(answer.run));
       const advice = answer.run.status === 'running' ? undefined : describeRunOutcome(answer.run);
       if (!json && advice) note(advice);
       return ExitCode.ok;
     }
     case 'cancel': {
-      const answer = await functions.control({ action: 'cancel', runId: command.runId });
-      show(answer, () => renderCancelled(command.runId, answer.run));
+      const runId = await resolveRunId(functions, command.runId);
+      const answer = await functions.control({ action: 'cancel', runId });
+      show(answer, () => renderCancelled(runId, answer.run));
       return ExitCode.ok;
     }
     case 'runs': {

@@ -10,7 +10,7 @@ import { startLocalRuntime } from '../LocalRuntime';
 import { createSampleOrigin, defaultSampleOrigin, productKey } from '../sampleCatalog';
 import { startSampleOriginServer } from '../sampleOriginServer';
 import { UsageError } from './errors';
-import type { LocalRuntimeHandle } from './keepLocalRuntimeUp';
+import type { LocalRuntimeHandle, LocalRuntimeHooks } from './keepLocalRuntimeUp';
 
 /** `REDIS_URL`, checked as the functions check the cache URL they are given, the error naming it. */
 const checkedRedisUrl = (url: string): string => {
@@ -34,6 +34,7 @@ const checkedRedisUrl = (url: string): string => {
  */
 export const startSampleRuntime = async (
   env: Record<string, string | undefined>,
+  hooks: LocalRuntimeHooks = {},
 ): Promise<LocalRuntimeHandle> => {
   let sources: Pick<
     Parameters<typeof startLocalRuntime>[0] & object,
@@ -62,6 +63,7 @@ export const startSampleRuntime = async (
     ],
     valueSource: sources.valueSource ?? { type: 'http', urlTemplate: origin.urlTemplate },
     logLevel: 'ERROR',
+    onInvocation: hooks.onInvocation,
   }).catch(async (error: unknown) => {
     await origin.close();
     // A function that refuses its configuration at start is a usage error, as a malformed variable is.

@@ -63,12 +63,12 @@ describe('LambdaWarmerFunctions', () => {
   it('reports an { ok: false } answer as a remote error with its reason', async () => {
     lambda.on(InvokeCommand).resolves({
       StatusCode: 200,
-      Payload: payload({ ok: false, error: 'no run r-9: list recent runs with { "action": "runs" }' }),
+      Payload: payload({ ok: false, error: 'no run r-9: `warmers runs` lists the recent runs' }),
     });
     const error = await failure(functions().control({ action: 'status', runId: 'r-9' }));
     expect(error).toBeInstanceOf(RemoteError);
     expect(error.exitCode).toBe(ExitCode.remoteError);
-    expect(error.message).toBe('cw-control refused: no run r-9: list recent runs with { "action": "runs" }');
+    expect(error.message).toBe('cw-control refused: no run r-9: `warmers runs` lists the recent runs');
   });
 
   it("reports a function error with the function's own message", async () => {

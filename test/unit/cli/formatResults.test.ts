@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { describeRunStatus } from '../../../functions/adapters/runStatus';
 import {
   describeRunOutcome,
   formatTime,
@@ -8,6 +9,7 @@ import {
   renderWarmOutcome,
 } from '../../../functions/local/cli/formatResults';
 import type { RunStatusReport } from '../../../functions/local/cli/types';
+import { InMemoryRunStore } from '../../support/InMemoryRunStore';
 
 const run: RunStatusReport = {
   runId: 'run-1',
@@ -99,5 +101,33 @@ describe('formatResults', () => {
     expect(text).toContain('keys planned      1,000');
     expect(text).toContain('estimated cost    $0.000004');
     expect(text).toContain('first keys        a, b');
+  });
+});
+
+describe('renderRunStatus with skipped keys', () => {
+  it('lists the reasons a run store keeps, each with its count and at most 10 keys', async () => {
+    const store = new InMemoryRunStore();
+    await store.createRun({ runId: 'run-2', trigger: 'cli', strategy: 'LAZY', keysPlanned: 20, messages: 2 });
+    const missing = Array.from({ length: 12 }, (_, index) => `product:${index}`);
+    store.recordSkipped('run-2', 'no value at the origin', missing.slice(0, 7));
+    store.recordSkipped('run-2', 'no value at the origin', missing.slice(7));
+    store.recordSkipped('run-2', 'cancelled', ['product:99']);
+    const stored = await store.getRun('run-2');
+    if (!stored) throw new Error('the run was not stored');
+
+    const status = describeRunStatus(stored);
+    expect(status.skippedReasons).toEqual([
+      { reason: 'no value at the origin', count: 12, sample: missing.slice(0, 10) },
+      { reason: 'cancelled', count: 1, sample: ['product:99'] },
+    ]);
+    expect(renderRunStatus(status)).toContain(
+      'skipped keys, by reason:\n' +
+        `  12  no value at the origin  ${missing.slice(0, 10).join(', ')}, …\n` +
+        '   1  cancelled               product:99',
+    );
+  });
+
+  it('shows nothing more when the run store keeps no reasons', () => {
+    expect(renderRunStatus(run)).not.toContain('by reason');
   });
 });

@@ -67,7 +67,13 @@ describe('parseCommandLine', () => {
     });
     expect(parse('dlq').command).toEqual({ name: 'dlq', redrive: false });
     expect(parse('dlq --redrive --limit 20').command).toEqual({ name: 'dlq', redrive: true, limit: 20 });
-    expect(parse('local').command).toEqual({ name: 'local' });
+    expect(parse('local').command).toEqual({ name: 'local', quiet: false });
+    expect(parse('local --quiet').command).toEqual({ name: 'local', quiet: true });
+  });
+
+  it('answers --version anywhere', () => {
+    expect(parse('--version').command).toEqual({ name: 'version' });
+    expect(parse('--version --json')).toEqual({ command: { name: 'version' }, options: { json: true } });
   });
 
   it('answers --help, -h and help with the right topic', () => {
@@ -78,11 +84,18 @@ describe('parseCommandLine', () => {
 
   it.each([
     ['', 'which command? one of warm, status, cancel, runs, hot-keys, dlq, local'],
-    ['wram', 'unknown command "wram": the commands are warm, status'],
-    ['warm --kyes a', 'unknown flag --kyes: run `warmers warm --help` for the flags'],
+    ['wram', 'unknown command "wram" (did you mean warm?): the commands are warm, status'],
+    ['stauts run-1', 'unknown command "stauts" (did you mean status?)'],
+    ['hotkeys', 'unknown command "hotkeys" (did you mean hot-keys?)'],
+    ['explode', 'unknown command "explode": the commands are'],
+    ['warm --kyes a', 'unknown flag --kyes (did you mean --keys?): run `warmers warm --help` for the flags'],
+    ['warm --wiat', 'unknown flag --wiat (did you mean --wait?)'],
+    ['runs --limt 3', 'unknown flag --limt (did you mean --limit?): run `warmers runs --help`'],
+    ['runs --everything', 'unknown flag --everything: run `warmers runs --help` for the flags'],
+    ['local --region eu-west-1', '--region is not a flag of `warmers local`'],
     ['warm --keys', '--keys needs a value'],
     ['status', '`warmers status` needs <runId>'],
-    ['status a b', 'unexpected argument "b" for `warmers status <runId>`'],
+    ['status a b', 'unexpected argument "b" for `warmers status <runId> [--json]'],
     [
       'status run-1 --wait',
       '--wait is not a flag of `warmers status`: run `warmers status --help` for its flags',
@@ -111,13 +124,54 @@ describe('parseCommandLine', () => {
 });
 
 describe('renderUsage', () => {
-  it('lists every command, and a command its own flags and the global ones', () => {
+  it('lists every command, the global flags and --version', () => {
     const overview = renderUsage();
     for (const command of ['warm', 'status', 'cancel', 'runs', 'hot-keys', 'dlq', 'local'])
       expect(overview).toContain(`  ${command} `);
+    expect(overview).toMatch(/^ {2}--version +print the version of warmers$/m);
+  });
+
+  it('lists a command its own flags in its own words, then the global flags it takes', () => {
     const warm = renderUsage('warm');
-    expect(warm).toContain('usage: warmers warm [--keys] [--file]');
+    expect(warm).toContain('usage: warmers warm [--keys a,b,c] [--file F]');
     for (const flag of ['--keys a,b,c', '--wait', '--timeout S', '--json', '--stack NAME'])
       expect(warm).toContain(flag);
+    expect(warm).toMatch(/--limit N +warm at most N of the keys$/m);
+    expect(renderUsage('runs')).toMatch(/--limit N +show at most N runs \(default 10\)$/m);
+    expect(renderUsage('hot-keys')).toMatch(/--limit N +show at most N keys \(default 20\)$/m);
+    expect(renderUsage('dlq')).toMatch(/--limit N +read at most N messages \(default 10\)$/m);
+    expect(renderUsage('status')).toMatch(
+      /<runId> +a run id, or a unique prefix of one \(at least 8 characters\)$/m,
+    );
+  });
+
+  it('lists for local only the flags local takes', () => {
+    const local = renderUsage('local');
+    expect(local).toContain('usage: warmers local [--quiet] [--json]\n');
+    expect(local).toMatch(/--quiet, -q +print no line per invocation$/m);
+    expect(local).not.toContain('--stack');
+    expect(local).not.toContain('--region');
+  });
+
+  it('lists no flag a command would reject', () => {
+    /** Each flag as a command line that uses it alone, with a value where it needs one. */
+    const withFlag: Record<string, string> = {
+      '--keys': '--keys a',
+      '--file': '--file keys.txt',
+      '--provider': '--provider adaptive',
+      '--limit': '--limit 1',
+      '--threshold': '--threshold 1',
+      '--timeout': '--wait --timeout 1',
+      '--stack': '--stack Prod',
+      '--region': '--stack Prod --region eu-west-1',
+    };
+    for (const command of ['warm', 'status', 'cancel', 'runs', 'hot-keys', 'dlq', 'local'] as const) {
+      const runId = command === 'status' || command === 'cancel' ? ' run-1' : '';
+      for (const [, flag] of renderUsage(command).matchAll(/^ {2}(--[a-z-]+)/gm))
+        expect(
+          () => parse(`${command}${runId} ${withFlag[flag as string] ?? flag}`),
+          `${command} ${flag}`,
+        ).not.toThrow();
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -50,6 +50,12 @@ describe('runCli', () => {
     const { exitCode, stdout } = await cli(['--help']);
     expect(exitCode).toBe(ExitCode.ok);
     expect(stdout).toContain('usage: warmers <command>');
+  });
+
+  it('prints the version of the package for --version, in JSON too', async () => {
+    const { version } = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8'));
+    expect(await cli(['--version'])).toMatchObject({ exitCode: ExitCode.ok, stdout: `warmers ${version}\n` });
+    expect(JSON.parse((await cli(['--version', '--json'])).stdout)).toEqual({ ok: true, version });
   });
 
   it('answers a usage error with exit 2, in JSON too when --json was given', async () => {
@@ -126,5 +132,31 @@ describe('warmers local', () => {
       endpoints: { lambda: 'http://127.0.0.1:3001' },
       stateFile,
     });
+  });
+
+  it.each<[string[], boolean]>([
+    [['local'], true],
+    [['local', '--quiet'], false],
+    [['local', '--json'], false],
+  ])('%j prints a line per invocation: %s', async (argv, printed) => {
+    const stop = new AbortController();
+    const { stdout } = await cli(argv, {
+      signal: stop.signal,
+      startLocalRuntime: async ({ onInvocation }) => {
+        setImmediate(() => {
+          onInvocation?.({
+            functionKind: 'consume',
+            event: { Records: [{}, {}, {}] },
+            durationMs: 1_234,
+            result: { batchItemFailures: [{ itemIdentifier: 'm1' }] },
+          });
+          stop.abort();
+        });
+        return runtime([]);
+      },
+    });
+    const line = /^\d\d:\d\d:\d\d {2}consume {2}batch of 3 +1\.2 s {2}1 of 3 records failed$/m;
+    if (printed) expect(stdout).toMatch(line);
+    else expect(stdout).not.toContain('batch of 3');
   });
 });

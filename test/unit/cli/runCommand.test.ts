@@ -135,7 +135,7 @@ describe('runCommand warm', () => {
       },
     });
     expect(exitCode).toBe(ExitCode.runIncomplete);
-    expect(notes).toBe('Still running after 5 s: follow it with `warmers status run-1`.');
+    expect(notes).toBe('still running after 5 s: follow it with `warmers status run-1`');
   });
 
   it('--wait stops watching on Ctrl-C with exit 130 and says the run goes on', async () => {
@@ -146,7 +146,7 @@ describe('runCommand warm', () => {
       signal: interrupt.signal,
     });
     expect(exitCode).toBe(ExitCode.interrupted);
-    expect(notes).toContain('Stopped watching; run run-1 goes on');
+    expect(notes).toContain('stopped watching; run run-1 goes on');
     expect(drawn.finish).toHaveLength(1);
   });
 
@@ -157,8 +157,36 @@ describe('runCommand warm', () => {
     });
     const { exitCode, stdout, drawn } = await run(warm({ wait: true }), functions, { json: true });
     expect(exitCode).toBe(ExitCode.ok);
-    expect(JSON.parse(stdout)).toEqual({ ...started, run: runAt(3, 0, 'finished') });
+    expect(JSON.parse(stdout)).toEqual({ ...started, run: runAt(3, 0, 'finished'), exitCode: ExitCode.ok });
     expect(drawn.update).toEqual([]);
+  });
+
+  it('--json says ok: false with exit code 5 and why when another run is in flight', async () => {
+    const functions = new ScriptedWarmerFunctions({
+      warm: { ok: true, status: 'skipped', reason: 'run run-0 is still in flight', runInFlight: 'run-0' },
+    });
+    const { exitCode, stdout } = await run(warm(), functions, { json: true });
+    expect(exitCode).toBe(ExitCode.runSkipped);
+    expect(JSON.parse(stdout)).toEqual({
+      ok: false,
+      exitCode: ExitCode.runSkipped,
+      error: 'no run started: run run-0 is still in flight (--force starts another)',
+      status: 'skipped',
+      reason: 'run run-0 is still in flight',
+      runInFlight: 'run-0',
+    });
+  });
+
+  it('--wait --json says ok: false with exit code 1 and why when keys failed', async () => {
+    const functions = new ScriptedWarmerFunctions({ warm: started, statuses: [runAt(2, 1, 'finished')] });
+    const { exitCode, stdout } = await run(warm({ wait: true }), functions, { json: true });
+    expect(exitCode).toBe(ExitCode.runIncomplete);
+    expect(JSON.parse(stdout)).toMatchObject({
+      ok: false,
+      exitCode: ExitCode.runIncomplete,
+      error: '1 key(s) failed: `warmers dlq` shows them with their reasons',
+      run: { failed: 1 },
+    });
   });
 
   it('exits 5 when another run is in flight, without waiting', async () => {
@@ -222,6 +250,85 @@ describe('runCommand control commands', () => {
       { action: 'hotKeys', limit: 5, threshold: 2 },
       { action: 'dlq', redrive: true, limit: 3 },
     ]);
+  });
+});
+
+describe('runCommand with a run-id prefix', () => {
+  const uuid = (first: string) => `${first}-5b7d-4c1e-9f00-1a2b3c4d5e6f`;
+  const recent = (...ids: string[]) => ids.map((runId) => ({ ...runAt(3, 0, 'finished'), runId }));
+
+  it('resolves a unique prefix of at least 8 characters among the recent runs', async () => {
+    const functions = new ScriptedWarmerFunctions({
+      statuses: recent(uuid('3f1c9a2e')),
+      answers: { runs: { ok: true, runs: recent(uuid('3f1c9a2e'), uuid('77aa0000')) } },
+    });
+    const { exitCode } = await run({ name: 'status', runId: '3f1c9a2e' }, functions);
+    expect(exitCode).toBe(ExitCode.ok);
+    expect(functions.requests).toEqual([
+      { action: 'runs', limit: 100 },
+      { action: 'status', runId: uuid('3f1c9a2e') },
+    ]);
+  });
+
+  it('lists the runs an ambiguous prefix matches, and asks for more of the id', async () => {
+    const functions = new ScriptedWarmerFunctions({
+      answers: { runs: { ok: true, runs: recent(uuid('3f1c9a2e'), `3f1c9a2e${uuid('0000').slice(4)}`) } },
+    });
+    const error = await run({ name: 'cancel', runId: '3f1c9a2e' }, functions).catch((caught) => caught);
+    expect(error).toBeInstanceOf(UsageError);
+    expect(error.message).toMatch(/^run id 3f1c9a2e is ambiguous, 2 runs start with it: /);
+    expect(error.message).toContain(`${uuid('3f1c9a2e')} (finished, 2025-01-31 09:05:00Z)`);
+    expect(error.message).toMatch(/; give more of the id$/);
+    expect(functions.requests).toEqual([{ action: 'runs', limit: 100 }]);
+  });
+
+  it('sends a whole id, a short one, or one no recent run starts with as given', async () => {
+    const functions = new ScriptedWarmerFunctions({
+      statuses: recent('x'),
+      answers: { runs: { ok: true, runs: recent(uuid('3f1c9a2e')) } },
+    });
+    await run({ name: 'status', runId: uuid('11112222') }, functions);
+    await run({ name: 'status', runId: 'run-1' }, functions);
+    await run({ name: 'status', runId: 'deadbeef-old' }, functions);
+    expect(functions.requests).toEqual([
+      { action: 'status', runId: uuid('11112222') },
+      { action: 'status', runId: 'run-1' },
+      { action: 'runs', limit: 100 },
+      { action: 'status', runId: 'deadbeef-old' },
+    ]);
+  });
+});
+
+describe('runCommand status with skipped keys', () => {
+  const skippedRun: RunStatusReport = {
+    ...runAt(3, 0, 'finished'),
+    planned: 15,
+    skipped: 12,
+    skippedReasons: [
+      { reason: 'still fresh in the cache', count: 1, sample: ['product:9'] },
+      {
+        reason: 'no value at the origin',
+        count: 11,
+        sample: Array.from({ length: 10 }, (_, index) => `product:${index * 500 + 3}`),
+      },
+    ],
+  };
+
+  it('lists the skipped keys by reason, most first, with the sample and … when there are more', async () => {
+    const functions = new ScriptedWarmerFunctions({ statuses: [skippedRun] });
+    const { stdout } = await run({ name: 'status', runId: 'run-1' }, functions);
+    expect(stdout).toMatch(/^skipped +12$/m);
+    expect(stdout).toContain('\n\nskipped keys, by reason:\n');
+    expect(stdout).toMatch(
+      /^ {2}11 {2}no value at the origin +product:3, product:503, .*, product:4503, …$/m,
+    );
+    expect(stdout).toMatch(/^ {3}1 {2}still fresh in the cache {2}product:9$/m);
+  });
+
+  it('--json carries them', async () => {
+    const functions = new ScriptedWarmerFunctions({ statuses: [skippedRun] });
+    const { stdout } = await run({ name: 'status', runId: 'run-1' }, functions, { json: true });
+    expect(JSON.parse(stdout).run.skippedReasons).toEqual(skippedRun.skippedReasons);
   });
 });
 
