@@ -18,6 +18,7 @@ import {
   S3KeyProvider,
   type SkippedItemsReport,
 } from './keySources';
+import type { KeySourceConfig, ValueSourceConfig } from './sourceTypes';
 import {
   DynamoValueLoader,
   HttpBatchValueLoader,
@@ -78,8 +79,14 @@ const keySourceSchema = z.discriminatedUnion(
 
 const keySourcesSchema = z.array(keySourceSchema).check(z.minLength(1, 'list at least one key source'));
 
-/** One key source of `CODOMYRMEX_WARMING_KEY_SOURCES`. */
-export type KeySourceConfig = z.infer<typeof keySourceSchema>;
+export type { KeySourceConfig, ValueSourceConfig } from './sourceTypes';
+
+/** True when each type is assignable to the other: the schemas and sourceTypes.ts agree. */
+type SameShape<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const schemasMatchTheirTypes: [
+  SameShape<z.infer<typeof keySourceSchema>, KeySourceConfig>,
+  SameShape<z.infer<typeof valueSourceSchema>, ValueSourceConfig>,
+] = [true, true];
 
 const httpValueSourceSchema = z.pipe(
   z.strictObject({
@@ -119,9 +126,6 @@ const valueSourceSchema = z.discriminatedUnion(
   ],
   { error: unknownTypeError('lambda, http, dynamodb, module') },
 );
-
-/** The value source of `CODOMYRMEX_WARMING_VALUE_SOURCE`. */
-export type ValueSourceConfig = z.infer<typeof valueSourceSchema>;
 
 type Environment = Readonly<Record<string, string | undefined>>;
 

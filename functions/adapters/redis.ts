@@ -1,0 +1,9 @@
+export { RedisStore, type RedisStoreOptions } from './RedisStore';
+export { RedisUnavailableError } from './RedisUnavailableError';
+export type {
+  RedisAuth,
+  RedisEndpoint,
+  RedisIamAuth,
+  RedisTokenAuth,
+} from './redisConnection';
+export type { RedisSerializer } from './redisValueCodec';
