@@ -81,12 +81,18 @@ const keySourcesSchema = z.array(keySourceSchema).check(z.minLength(1, 'list at 
 
 export type { KeySourceConfig, ValueSourceConfig } from './sourceTypes';
 
-/** True when each type is assignable to the other: the schemas and sourceTypes.ts agree. */
+/** True when each type is assignable to the other. */
 type SameShape<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const schemasMatchTheirTypes: [
-  SameShape<z.infer<typeof keySourceSchema>, KeySourceConfig>,
-  SameShape<z.infer<typeof valueSourceSchema>, ValueSourceConfig>,
-] = [true, true];
+type MustHold<Check extends true> = Check;
+/** Does not compile when the schemas and the types of sourceTypes.ts disagree. */
+export type SourceTypesMatchSchemas = MustHold<
+  [
+    SameShape<z.infer<typeof keySourceSchema>, KeySourceConfig>,
+    SameShape<z.infer<typeof valueSourceSchema>, ValueSourceConfig>,
+  ] extends [true, true]
+    ? true
+    : false
+>;
 
 const httpValueSourceSchema = z.pipe(
   z.strictObject({
