@@ -160,10 +160,3 @@ export const omittedBundleParts = (environment: Readonly<Record<string, string>>
   };
   return (Object.keys(used) as BundlePart[]).filter((part) => !used[part]);
 };
-
-/**
- * The esbuild `define` that leaves out of a function's bundle the parts its environment does not use
- * (see `BUNDLE_PARTS`): the construct bundles each function with it, and so does `npm run bench`.
- */
-export const bundleDefine = (environment: Readonly<Record<string, string>>): Record<string, string> =>
-  defineOmitting(omittedBundleParts(environment));
