@@ -10,10 +10,11 @@
  * - `npx warmers --version` and `--help` answer.
  * Offline but for the package registry. Prints `N passed, N failed`; exits 1 when a check failed.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../functions/local/localAws';
 import { startLocalSqs } from '../support/fauxqs';
@@ -78,14 +79,19 @@ try {
     try {
       const queueUrl = await sqs.createQueue('access');
       const app = projectFrom('engine-app', tarball, ['@aws-sdk/client-sqs'], 'module');
-      const output = run(app, process.execPath, ['warm-and-report.mjs'], {
-        // fauxqs names its queues by a host that only its own endpoint answers for.
-        QUEUE_URL: new URL(new URL(queueUrl).pathname, sqs.endpoint).href,
-        AWS_ENDPOINT_URL_SQS: sqs.endpoint,
-        AWS_REGION: LOCAL_REGION,
-        AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      // Not execFileSync: fauxqs answers from this process, which must not block while the script runs.
+      const { stdout: output } = await promisify(execFile)(process.execPath, ['warm-and-report.mjs'], {
+        cwd: app,
+        env: {
+          ...process.env,
+          // fauxqs names its queues by a host that only its own endpoint answers for.
+          QUEUE_URL: new URL(new URL(queueUrl).pathname, sqs.endpoint).href,
+          AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+          AWS_REGION: LOCAL_REGION,
+          AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        },
       });
       if (!output.includes('warmed 3 keys')) throw new Error(`unexpected output: ${output}`);
       const client = new SQSClient({
