@@ -84,8 +84,7 @@ try {
         cwd: app,
         env: {
           ...process.env,
-          // fauxqs names its queues by a host that only its own endpoint answers for.
-          QUEUE_URL: new URL(new URL(queueUrl).pathname, sqs.endpoint).href,
+          QUEUE_URL: queueUrl,
           AWS_ENDPOINT_URL_SQS: sqs.endpoint,
           AWS_REGION: LOCAL_REGION,
           AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
