@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { KEY_SOURCES_VARIABLE, VALUE_SOURCE_VARIABLE } from '../functions/adapters/sourceConfig';
 import { resourceVariable } from '../functions/handlers/environment';
-import { bundleDefine, FUNCTION_BUNDLE_OPTIONS } from '../infra/functionBundling';
+import { FUNCTION_BUNDLE_OPTIONS, functionVariant } from '../infra/functionBundling';
 import type { Scenario } from './index';
 import { type Figure, median, printFigure, printScenario } from './report';
 
@@ -93,7 +93,7 @@ export const run: Scenario = async () => {
       const file = await bundleHandler(
         handler,
         join(directory, `${handler}.mjs`),
-        bundleDefine(EXAMPLE_ENVIRONMENTS[handler]),
+        functionVariant(handler, EXAMPLE_ENVIRONMENTS[handler]).define,
       );
       const everyPart = await bundleHandler(handler, join(directory, `${handler}-every-part.mjs`), {});
       bundles.set(handler, { file, everyPartKib: kibOf(everyPart) });

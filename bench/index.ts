@@ -15,6 +15,7 @@ const scenarios: { name: string; load: () => Promise<{ run: Scenario }> }[] = [
   { name: 'access tracking', load: () => import('./accessTracking') },
   { name: 'redis store', load: () => import('./redisStore') },
   { name: 'function bundles', load: () => import('./bundles') },
+  { name: 'package', load: () => import('./package') },
 ];
 
 /** `npm run bench -- bundles` runs only the scenarios whose name holds one of the words given. */

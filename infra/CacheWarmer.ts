@@ -1,6 +1,4 @@
 import { existsSync } from 'node:fs';
-import { relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CfnOutput, type CfnResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -9,7 +7,6 @@ import type * as elasticache from 'aws-cdk-lib/aws-elasticache';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
@@ -41,14 +38,8 @@ import {
   createServerlessCache,
   grantCacheAccess,
 } from './cacheConnection';
-import {
-  bundleDefine,
-  esbuildCommand,
-  FUNCTION_BUNDLE_ALIAS_ARGUMENTS,
-  FUNCTION_BUNDLE_OPTIONS,
-  PROJECT_ROOT,
-  VALUE_MODULE_FILE,
-} from './functionBundling';
+import { type FunctionHandler, VALUE_MODULE_FILE } from './functionBundling';
+import { functionCode } from './functionCode';
 import { restrictFunctionEgress } from './functionEgress';
 import { createAlarms, createDashboard, dashboardUrl } from './monitoring';
 import { grantRunStore } from './runStoreGrants';
@@ -148,8 +139,6 @@ export interface CacheValueLayout {
   valueType?: RedisValueType;
 }
 
-type Handler = 'warm' | 'consume' | 'track' | 'control';
-
 const CACHE_VALUE_RESOURCES: Record<keyof CacheValueLayout, ResourceName> = {
   keyTemplate: 'cacheKeyTemplate',
   encoding: 'cacheEncoding',
@@ -177,9 +166,6 @@ const checkCacheValues = (layout: CacheValueLayout = {}): void => {
     throw new ConfigurationError('cacheValues.valueType', 'hash takes no encoding or compression');
   }
 };
-
-const handlerEntry = (name: Handler): string =>
-  fileURLToPath(new URL(`../functions/handlers/${name}.ts`, import.meta.url));
 
 const attributeType = (attribute: KeyAttribute): dynamodb.Attribute => ({
   name: attribute.name,
@@ -226,16 +212,16 @@ export class CacheWarmer extends Construct {
   public readonly accessDeadLetterQueue: sqs.Queue;
   public readonly runsTable: dynamodb.Table;
   public readonly trackerTable: dynamodb.Table;
-  public readonly warmFunction: nodejs.NodejsFunction;
-  public readonly consumeFunction: nodejs.NodejsFunction;
-  public readonly trackFunction: nodejs.NodejsFunction;
-  public readonly controlFunction: nodejs.NodejsFunction;
-  public readonly logGroups: Record<Handler, logs.LogGroup>;
+  public readonly warmFunction: lambda.Function;
+  public readonly consumeFunction: lambda.Function;
+  public readonly trackFunction: lambda.Function;
+  public readonly controlFunction: lambda.Function;
+  public readonly logGroups: Record<FunctionHandler, logs.LogGroup>;
   /**
    * The functions that connect to the cache: consume always, warm too when `ttlSeconds` > 0 (a
    * TTL-aware scheduled run asks the cache which keys are due).
    */
-  public readonly cacheFunctions: nodejs.NodejsFunction[];
+  public readonly cacheFunctions: lambda.Function[];
   /** The VPC the cache functions run in; `undefined` for an existing cache given without one. */
   public readonly vpc: ec2.IVpc | undefined;
   /** How the functions in the VPC reach AWS APIs; `none` when they run outside a VPC. */
@@ -848,7 +834,7 @@ export class CacheWarmer extends Construct {
   }
 
   private createFunction(
-    name: Handler,
+    name: FunctionHandler,
     options: {
       timeout: Duration;
       memorySize: number;
@@ -861,20 +847,17 @@ export class CacheWarmer extends Construct {
       /** A user module bundled beside the handler as {@link VALUE_MODULE_FILE}. */
       valueModuleEntry?: string;
     },
-  ): nodejs.NodejsFunction {
+  ): lambda.Function {
     const logGroup = this.logGroups[name];
     const role = this.createRole(this, name, logGroup, options.vpc !== undefined);
     const environment: Record<string, string> = {
       NODE_OPTIONS: '--enable-source-maps',
       ...functionEnvironment(this.config, options.resources, options.extra),
     };
-    const { valueModuleEntry } = options;
-    const handlerFunction = new nodejs.NodejsFunction(this, `${name}Function`, {
+    const handlerFunction = new lambda.Function(this, `${name}Function`, {
       ...(options.deadLetterQueue ? { deadLetterQueue: options.deadLetterQueue } : {}),
-      entry: handlerEntry(name),
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
+      code: functionCode(name, environment, options.valueModuleEntry),
+      handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       timeout: options.timeout,
@@ -892,33 +875,6 @@ export class CacheWarmer extends Construct {
             securityGroups: options.securityGroup ? [options.securityGroup] : [],
           }
         : {}),
-      bundling: {
-        format: nodejs.OutputFormat.ESM,
-        // esbuild's size summary of every bundle would fill each synth's output; warnings still show.
-        logLevel: nodejs.LogLevel.WARNING,
-        target: FUNCTION_BUNDLE_OPTIONS.target,
-        minify: FUNCTION_BUNDLE_OPTIONS.minify,
-        sourceMap: FUNCTION_BUNDLE_OPTIONS.sourcemap,
-        mainFields: [...FUNCTION_BUNDLE_OPTIONS.mainFields],
-        banner: FUNCTION_BUNDLE_OPTIONS.banner.js,
-        define: bundleDefine(environment),
-        esbuildArgs: { '--alias': FUNCTION_BUNDLE_ALIAS_ARGUMENTS },
-        externalModules: [],
-        ...(valueModuleEntry
-          ? {
-              commandHooks: {
-                beforeBundling: () => [],
-                beforeInstall: () => [],
-                afterBundling: (inputDir: string, outputDir: string) => [
-                  esbuildCommand(
-                    `${inputDir}/${relative(PROJECT_ROOT, resolve(valueModuleEntry))}`,
-                    `${outputDir}/${VALUE_MODULE_FILE}`,
-                  ),
-                ],
-              },
-            }
-          : {}),
-      },
     });
     if (!options.deadLetterQueue) {
       acknowledge(

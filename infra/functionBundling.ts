@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BuildOptions } from 'esbuild';
 import { BUNDLE_PARTS, type BundlePart, OMITTED } from '../functions/adapters/bundleParts';
@@ -36,40 +37,100 @@ export const FUNCTION_BUNDLE_OPTIONS = {
   absWorkingDir: PROJECT_ROOT,
 } as const satisfies BuildOptions;
 
-/** {@link FUNCTION_BUNDLE_OPTIONS}' aliases as esbuild's command line takes them (`module=replacement`). */
-export const FUNCTION_BUNDLE_ALIAS_ARGUMENTS = Object.entries(FUNCTION_BUNDLE_OPTIONS.alias).map(
-  ([module, replacement]) => `${module}=${replacement}`,
-);
+/** The four Lambda handlers, each `functions/handlers/<name>.ts` exporting `handler`. */
+export const FUNCTION_HANDLERS = ['warm', 'consume', 'track', 'control'] as const;
+export type FunctionHandler = (typeof FUNCTION_HANDLERS)[number];
+
+/** A handler's source file, when the construct runs from the project's sources. */
+export const handlerEntry = (handler: FunctionHandler): string =>
+  fileURLToPath(new URL(`../functions/handlers/${handler}.ts`, import.meta.url));
+
+/**
+ * The bundles built of each handler, each named by the optional parts it holds (see `BUNDLE_PARTS`):
+ * a function is deployed with the first one that holds every part its configuration uses. Fewer bundles
+ * than combinations, since the package ships them all: the parts the example stack's functions use are
+ * left out of their first bundle (each stays under 600 KiB), the cheap ones are in every bundle.
+ */
+export const FUNCTION_VARIANTS: Record<FunctionHandler, readonly (readonly BundlePart[])[]> = {
+  warm: [
+    ['s3', 'lambda'],
+    ['s3', 'lambda', 'cache', 'cacheLookup', 'cacheSecret'],
+  ],
+  consume: [
+    ['cache', 'cacheSecret'],
+    ['lambda', 'cache', 'cacheLookup', 'cacheSecret', 'headerSecrets', 'msgpack'],
+  ],
+  track: [[]],
+  control: [[]],
+};
+
+/** A bundle of {@link FUNCTION_VARIANTS}: its directory name and what it leaves out. */
+export interface FunctionVariant {
+  /** `<handler>` with its parts: `consume-cache-cacheSecret`. */
+  name: string;
+  /** The esbuild `define` that leaves out the parts it does not hold. */
+  define: Record<string, string>;
+}
+
+const defineOmitting = (parts: readonly BundlePart[]): Record<string, string> =>
+  Object.fromEntries(parts.map((part) => [`process.env.${BUNDLE_PARTS[part]}`, JSON.stringify(OMITTED)]));
+
+const variantOf = (handler: FunctionHandler, included: readonly BundlePart[]): FunctionVariant => ({
+  name: [handler, ...included].join('-'),
+  define: defineOmitting(
+    (Object.keys(BUNDLE_PARTS) as BundlePart[]).filter((part) => !included.includes(part)),
+  ),
+});
+
+/** Every bundle the package ships, as the build makes them. */
+export const allFunctionVariants = (): { handler: FunctionHandler; variant: FunctionVariant }[] =>
+  FUNCTION_HANDLERS.flatMap((handler) =>
+    FUNCTION_VARIANTS[handler].map((included) => ({ handler, variant: variantOf(handler, included) })),
+  );
+
+/**
+ * The bundle a function with this environment is deployed with: the smallest that holds every part
+ * the environment uses.
+ */
+export const functionVariant = (
+  handler: FunctionHandler,
+  environment: Readonly<Record<string, string>>,
+): FunctionVariant => {
+  const omitted = omittedBundleParts(environment);
+  const included = FUNCTION_VARIANTS[handler].find((parts) =>
+    (Object.keys(BUNDLE_PARTS) as BundlePart[]).every(
+      (part) => omitted.includes(part) || parts.includes(part),
+    ),
+  );
+  if (!included) {
+    throw new Error(`no bundle of the ${handler} function leaves out only ${JSON.stringify(omitted)}`);
+  }
+  return variantOf(handler, included);
+};
+
+/** The directory of the prebuilt bundles (`dist/lambda/<variant>/index.mjs`), beside the compiled construct. */
+export const PREBUILT_FUNCTIONS_DIRECTORY = 'lambda';
+
+/**
+ * The esbuild options of one bundle, `index.mjs` (and its source map) in `outdir`: the package's build
+ * makes every variant with them, and the construct run from the project's sources makes the one it needs.
+ */
+export const variantBuildOptions = (
+  handler: FunctionHandler,
+  variant: FunctionVariant,
+  outdir: string,
+): BuildOptions => ({
+  ...FUNCTION_BUNDLE_OPTIONS,
+  define: variant.define,
+  entryPoints: [handlerEntry(handler)],
+  outfile: join(outdir, 'index.mjs'),
+  // Stack traces name our files and lines; the sources themselves would double the package.
+  sourcesContent: false,
+  logLevel: 'error',
+});
 
 /** The file a user module value source is bundled into, beside the consume function's `index.mjs`. */
 export const VALUE_MODULE_FILE = 'value-module.mjs';
-
-/** A shell word that passes `text` through unchanged. */
-const quoteForShell = (text: string): string => `'${text.replaceAll("'", `'\\''`)}'`;
-
-/**
- * The esbuild command line that bundles `entry` into `outfile` with {@link FUNCTION_BUNDLE_OPTIONS}, for
- * a `NodejsFunction` command hook; `esbuild` is the project's own (`npx --no-install`), as for the
- * function's main bundle.
- */
-export const esbuildCommand = (entry: string, outfile: string): string => {
-  const options = FUNCTION_BUNDLE_OPTIONS;
-  const flags = [
-    ...(options.bundle ? ['--bundle'] : []),
-    `--platform=${options.platform}`,
-    `--format=${options.format}`,
-    `--target=${options.target}`,
-    ...(options.minify ? ['--minify'] : []),
-    ...(options.sourcemap ? ['--sourcemap'] : []),
-    `--main-fields=${options.mainFields.join(',')}`,
-    `--banner:js=${options.banner.js}`,
-    ...FUNCTION_BUNDLE_ALIAS_ARGUMENTS.map((alias) => `--alias:${alias}`),
-    // As for the main bundle: warnings, not a size summary per synth.
-    '--log-level=warning',
-    `--outfile=${outfile}`,
-  ];
-  return ['npx --no-install esbuild', ...[entry, ...flags].map(quoteForShell)].join(' ');
-};
 
 /** The sources in a source variable's JSON (one source or an array of them). */
 const sourcesIn = (json: string | undefined): ({ type?: unknown; headers?: unknown } | null)[] => {
@@ -109,15 +170,3 @@ export const omittedBundleParts = (environment: Readonly<Record<string, string>>
   };
   return (Object.keys(used) as BundlePart[]).filter((part) => !used[part]);
 };
-
-/**
- * The esbuild `define` that leaves out of a function's bundle the parts its environment does not use
- * (see `BUNDLE_PARTS`): the construct bundles each function with it, and so does `npm run bench`.
- */
-export const bundleDefine = (environment: Readonly<Record<string, string>>): Record<string, string> =>
-  Object.fromEntries(
-    omittedBundleParts(environment).map((part) => [
-      `process.env.${BUNDLE_PARTS[part]}`,
-      JSON.stringify(OMITTED),
-    ]),
-  );

@@ -20,6 +20,7 @@ import {
   S3KeyProvider,
   type SkippedItemsReport,
 } from './keySources';
+import type { KeySourceConfig, ValueSourceConfig } from './sourceTypes';
 import {
   DynamoValueLoader,
   HttpBatchValueLoader,
@@ -82,8 +83,20 @@ const keySourceSchema = z.discriminatedUnion(
 
 const keySourcesSchema = z.array(keySourceSchema).check(z.minLength(1, 'list at least one key source'));
 
-/** One key source of `CODOMYRMEX_WARMING_KEY_SOURCES`. */
-export type KeySourceConfig = z.infer<typeof keySourceSchema>;
+export type { KeySourceConfig, ValueSourceConfig } from './sourceTypes';
+
+/** True when each type is assignable to the other. */
+type SameShape<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type MustHold<Check extends true> = Check;
+/** Does not compile when the schemas and the types of sourceTypes.ts disagree. */
+export type SourceTypesMatchSchemas = MustHold<
+  [
+    SameShape<z.infer<typeof keySourceSchema>, KeySourceConfig>,
+    SameShape<z.infer<typeof valueSourceSchema>, ValueSourceConfig>,
+  ] extends [true, true]
+    ? true
+    : false
+>;
 
 /** The largest `maxBodyBytes`: Redis's own limit on a string value. */
 const MAX_BODY_BYTES_LIMIT = 512 * 1_048_576;
@@ -152,9 +165,6 @@ const valueSourceSchema = z.discriminatedUnion(
   ],
   { error: unknownTypeError('lambda, http, dynamodb, module') },
 );
-
-/** The value source of `CODOMYRMEX_WARMING_VALUE_SOURCE`. */
-export type ValueSourceConfig = z.infer<typeof valueSourceSchema>;
 
 type Environment = Readonly<Record<string, string | undefined>>;
 

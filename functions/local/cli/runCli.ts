@@ -1,6 +1,6 @@
 import { describeError } from '../../core';
 import { ProgressBar } from '../ProgressBar';
-import { connectToFunctions, type TargetOptions } from './connectToFunctions';
+import type { TargetOptions } from './connectToFunctions';
 import { ExitCode } from './constants';
 import { CliError } from './errors';
 import { formatInvocation } from './formatInvocation';
@@ -24,6 +24,9 @@ export interface CliEnvironment {
   /** Finds the functions to invoke; tests pass fakes. @default connectToFunctions */
   connect?: (options: TargetOptions) => Promise<WarmerFunctions>;
 }
+
+/** The AWS SDK clients load with the first command that talks to functions, so `--help` starts fast. */
+const loadConnectToFunctions = async () => (await import('./connectToFunctions')).connectToFunctions;
 
 /**
  * The `warmers` command line: parses the arguments, runs the command and prints its result, and
@@ -63,7 +66,7 @@ export const runCli = async (env: CliEnvironment): Promise<ExitCode> => {
         note,
         signal: env.signal,
       });
-    const functions = await (env.connect ?? connectToFunctions)({
+    const functions = await (env.connect ?? (await loadConnectToFunctions()))({
       stack: options.stack,
       region: options.region,
       stateFile: env.stateFile,

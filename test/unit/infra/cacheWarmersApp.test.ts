@@ -6,6 +6,11 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it } from 'vitest';
 import { createCacheWarmersApp } from '../../../infra/cacheWarmersApp';
 
+interface FunctionProperties {
+  Handler: string;
+  Code: { S3Key: string };
+}
+
 /** The app synthesizes its four bundles with esbuild: slow on a small machine. */
 const SYNTH_TIMEOUT_MS = 240_000;
 
@@ -21,9 +26,18 @@ describe('the CDK app of `cdk synth` (bin/app.ts)', () => {
       const annotations = Annotations.fromStack(stack);
       expect(annotations.findError('*', Match.anyValue())).toEqual([]);
       expect(annotations.findWarning('*', Match.anyValue())).toEqual([]);
-      expect(assembly.getStackByName(stack.stackName).template.Resources).toHaveProperty(
+      const { Resources } = assembly.getStackByName(stack.stackName).template;
+      expect(Resources).toHaveProperty(
         stack.getLogicalId(stack.warmer.cache as NonNullable<typeof stack.warmer.cache>),
       );
+      // Each function is deployed with its own bundle, not the first one CDK staged.
+      const functions = Object.values(
+        Resources as Record<string, { Type: string; Properties: FunctionProperties }>,
+      ).filter(
+        ({ Type, Properties }) => Type === 'AWS::Lambda::Function' && Properties.Handler === 'index.handler',
+      );
+      expect(functions).toHaveLength(4);
+      expect(new Set(functions.map(({ Properties }) => Properties.Code.S3Key)).size).toBe(4);
     },
     SYNTH_TIMEOUT_MS,
   );

@@ -3,7 +3,13 @@ import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { KEY_SOURCES_VARIABLE, VALUE_SOURCE_VARIABLE } from '../../../functions/adapters/sourceConfig';
 import { resourceVariables } from '../../../functions/handlers/environment';
-import { bundleDefine, FUNCTION_BUNDLE_OPTIONS, omittedBundleParts } from '../../../infra/functionBundling';
+import {
+  FUNCTION_BUNDLE_OPTIONS,
+  FUNCTION_HANDLERS,
+  FUNCTION_VARIANTS,
+  functionVariant,
+  omittedBundleParts,
+} from '../../../infra/functionBundling';
 
 const HTTP_ORIGIN = {
   [VALUE_SOURCE_VARIABLE]: JSON.stringify({ type: 'http', urlTemplate: 'https://api.example.com/{key}' }),
@@ -89,34 +95,52 @@ describe('omittedBundleParts', () => {
   });
 });
 
-describe('bundleDefine', () => {
+describe('functionVariant', () => {
+  it('picks the smallest bundle that holds every part the configuration uses', () => {
+    const staticKeys = { [KEY_SOURCES_VARIABLE]: JSON.stringify([{ type: 'static', keys: ['home'] }]) };
+    expect(functionVariant('warm', staticKeys).name).toBe('warm-s3-lambda');
+    expect(
+      functionVariant('warm', { ...staticKeys, ...resourceVariables({ cacheUrl: 'rediss://cache:6379' }) })
+        .name,
+    ).toBe('warm-s3-lambda-cache-cacheLookup-cacheSecret');
+    const byUrl = resourceVariables({ cacheUrl: 'rediss://cache:6379', cacheName: 'c', cacheAuth: 'iam' });
+    expect(functionVariant('consume', { ...HTTP_ORIGIN, ...byUrl }).name).toBe('consume-cache-cacheSecret');
+    expect(
+      functionVariant('consume', { ...HTTP_ORIGIN, ...resourceVariables({ cacheName: 'c' }) }).name,
+    ).toBe('consume-lambda-cache-cacheLookup-cacheSecret');
+    expect(functionVariant('track', {}).name).toBe('track');
+  });
+
+  it('has a bundle with every part a handler can use, so any configuration deploys', () => {
+    for (const handler of FUNCTION_HANDLERS) {
+      expect(() => functionVariant(handler, {})).not.toThrow();
+    }
+    expect(FUNCTION_VARIANTS.warm.at(-1)).toEqual(['s3', 'lambda', 'cache', 'cacheLookup', 'cacheSecret']);
+  });
+
   it('builds a consume bundle for an HTTP origin and a cache by URL without the clients it never calls', async () => {
     const environment = { ...HTTP_ORIGIN, ...resourceVariables({ cacheUrl: 'rediss://cache:6379' }) };
 
-    const trimmed = await bundledPackages('consume', bundleDefine(environment));
+    const trimmed = await bundledPackages('consume', functionVariant('consume', environment).define);
     const everyPart = await bundledPackages('consume', {});
 
-    for (const client of [
-      '@aws-sdk/client-lambda',
-      '@aws-sdk/client-elasticache',
-      '@aws-sdk/client-secrets-manager',
-      '@msgpack/msgpack',
-    ]) {
+    for (const client of ['@aws-sdk/client-lambda', '@aws-sdk/client-elasticache', '@msgpack/msgpack']) {
       expect(everyPart).toContain(client);
       expect(trimmed).not.toContain(client);
     }
     expect(trimmed).toContain('ioredis');
     const msgpack = { ...environment, ...resourceVariables({ cacheEncoding: 'msgpack' }) };
-    expect(await bundledPackages('consume', bundleDefine(msgpack))).toContain('@msgpack/msgpack');
+    expect(await bundledPackages('consume', functionVariant('consume', msgpack).define)).toContain(
+      '@msgpack/msgpack',
+    );
   }, 60_000);
 
   it('builds a warm bundle that reads no cache without the Redis client', async () => {
     const environment = { [KEY_SOURCES_VARIABLE]: JSON.stringify([{ type: 'static', keys: ['home'] }]) };
 
-    const trimmed = await bundledPackages('warm', bundleDefine(environment));
+    const trimmed = await bundledPackages('warm', functionVariant('warm', environment).define);
 
     expect(trimmed).not.toContain('ioredis');
-    expect(trimmed).not.toContain('@aws-sdk/client-s3');
     expect(trimmed).toContain('@aws-sdk/client-sqs');
   }, 60_000);
 });
