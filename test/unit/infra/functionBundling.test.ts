@@ -107,7 +107,7 @@ describe('functionVariant', () => {
     expect(functionVariant('consume', { ...HTTP_ORIGIN, ...byUrl }).name).toBe('consume-cache-cacheSecret');
     expect(
       functionVariant('consume', { ...HTTP_ORIGIN, ...resourceVariables({ cacheName: 'c' }) }).name,
-    ).toBe('consume-lambda-cache-cacheLookup-cacheSecret');
+    ).toBe('consume-lambda-cache-cacheLookup-cacheSecret-headerSecrets-msgpack');
     expect(functionVariant('track', {}).name).toBe('track');
   });
 
