@@ -3,7 +3,6 @@ import { UsageError } from '../functions/local/cli/errors';
 import type { LocalRuntimeHooks } from '../functions/local/cli/keepLocalRuntimeUp';
 import { defaultStateFile } from '../functions/local/cli/localRuntimeState';
 import { runCli } from '../functions/local/cli/runCli';
-import packageJson from '../package.json' with { type: 'json' };
 
 // The SDK's notice that its 2027 releases drop Node 20 would otherwise open the output of every command.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -25,22 +24,17 @@ const startLocalRuntime = async (hooks: LocalRuntimeHooks) => {
   }
 };
 
-const argv = process.argv.slice(2);
-if (argv.length === 1 && argv[0] === '--version') {
-  process.stdout.write(`${packageJson.version}\n`);
-} else {
-  const interrupted = new AbortController();
-  // The first signal ends a wait or stops the local runtime cleanly; a second one kills as usual.
-  for (const signal of ['SIGINT', 'SIGTERM'] as const)
-    process.once(signal, () => interrupted.abort(new CancelledError(`received ${signal}`)));
+const interrupted = new AbortController();
+// The first signal ends a wait or stops the local runtime cleanly; a second one kills as usual.
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => interrupted.abort(new CancelledError(`received ${signal}`)));
 
-  process.exitCode = await runCli({
-    argv,
-    stdout: process.stdout,
-    stderr: process.stderr,
-    stateFile: defaultStateFile(),
-    signal: interrupted.signal,
-    // Loaded only for `warmers local`: the other commands need none of the emulators.
-    startLocalRuntime,
-  });
-}
+process.exitCode = await runCli({
+  argv: process.argv.slice(2),
+  stdout: process.stdout,
+  stderr: process.stderr,
+  stateFile: defaultStateFile(),
+  signal: interrupted.signal,
+  // Loaded only for `warmers local`: the other commands need none of the emulators.
+  startLocalRuntime,
+});

@@ -41,19 +41,28 @@ const tokenInSecret = (text: string, secretArn: string): string => {
  * @example
  * const token = await readCacheToken(new SecretsManagerClient({}), 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:cache-token-AbCdEf');
  */
-export const readCacheToken = async (client: SecretsManagerClient, secretArn: string): Promise<string> => {
+export const readCacheToken = async (client: SecretsManagerClient, secretArn: string): Promise<string> =>
+  tokenInSecret(await readSecretString(client, secretArn, CacheSecretError), secretArn);
+
+/**
+ * A secret's string value, or `SecretError` naming the secret and what was wrong (missing, denied,
+ * empty, binary): shared by the cache token and the HTTP source's header values.
+ */
+export const readSecretString = async (
+  client: SecretsManagerClient,
+  secretArn: string,
+  SecretError: new (message: string, options?: ErrorOptions) => Error,
+): Promise<string> => {
   let secret: { SecretString?: string | undefined };
   try {
     secret = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
   } catch (error) {
-    throw new CacheSecretError(`cannot read secret ${secretArn}: ${describeAwsError(error)}`, {
-      cause: error,
-    });
+    throw new SecretError(`cannot read secret ${secretArn}: ${describeAwsError(error)}`, { cause: error });
   }
   if (secret.SecretString === undefined || secret.SecretString === '') {
-    throw new CacheSecretError(`secret ${secretArn} has no string value (binary secrets are not supported)`);
+    throw new SecretError(`secret ${secretArn} has no string value (binary secrets are not supported)`);
   }
-  return tokenInSecret(secret.SecretString, secretArn);
+  return secret.SecretString;
 };
 
 /**

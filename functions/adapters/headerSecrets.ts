@@ -1,6 +1,6 @@
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { describeAwsError } from './awsErrors';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { cacheSuccess } from './cacheSuccess';
+import { readSecretString } from './cacheTokenSecret';
 import { ValueSourceError } from './valueSources';
 
 /**
@@ -40,21 +40,6 @@ export const isPlainHeaders = (
 ): headers is Readonly<Record<string, string>> =>
   Object.values(headers).every((value) => typeof value === 'string');
 
-const readSecretString = async (client: SecretsManagerClient, secretArn: string): Promise<string> => {
-  let secret: { SecretString?: string | undefined };
-  try {
-    secret = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
-  } catch (error) {
-    throw new HeaderSecretError(`cannot read secret ${secretArn}: ${describeAwsError(error)}`, {
-      cause: error,
-    });
-  }
-  if (secret.SecretString === undefined || secret.SecretString === '') {
-    throw new HeaderSecretError(`secret ${secretArn} has no string value (binary secrets are not supported)`);
-  }
-  return secret.SecretString;
-};
-
 /** The value a secret gives a header: its text, or one string field of its JSON object. */
 const valueInSecret = (text: string, { secretArn, jsonField }: SecretHeaderValue): string => {
   if (jsonField === undefined) return text;
@@ -93,7 +78,9 @@ export const headersWithSecrets = (
   cacheSuccess(async () => {
     const texts = new Map(
       await Promise.all(
-        headerSecretArns(headers).map(async (arn) => [arn, await readSecretString(client, arn)] as const),
+        headerSecretArns(headers).map(
+          async (arn) => [arn, await readSecretString(client, arn, HeaderSecretError)] as const,
+        ),
       ),
     );
     return Object.fromEntries(

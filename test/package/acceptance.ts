@@ -114,7 +114,7 @@ try {
   await check('npx warmers --version and --help', () => {
     const app = join(work, 'engine-app');
     const version = run(app, 'npx', ['--no-install', 'warmers', '--version']).trim();
-    if (version !== packageJson.version) throw new Error(`--version printed ${version}`);
+    if (version !== `warmers ${packageJson.version}`) throw new Error(`--version printed ${version}`);
     if (!run(app, 'npx', ['--no-install', 'warmers', '--help']).startsWith('usage: warmers')) {
       throw new Error('--help printed no usage');
     }
