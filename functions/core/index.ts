@@ -24,7 +24,6 @@ export {
   KeyQueue,
   type KeyQueueOptions,
   selectKeysDueForRefresh,
-  selectTopKeys,
 } from './planKeys';
 export { type BackoffOptions, backoffDelayMs, type RetryOptions, retryWithBackoff } from './retryWithBackoff';
 export type {

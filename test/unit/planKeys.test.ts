@@ -4,7 +4,6 @@ import {
   InvalidKeyError,
   KeyQueue,
   selectKeysDueForRefresh,
-  selectTopKeys,
 } from '../../functions/core';
 
 describe('collectWeightedKeys', () => {
@@ -99,30 +98,5 @@ describe('KeyQueue', () => {
     expect(() => queue.add(null as unknown as string)).toThrow(
       new InvalidKeyError('key at position 1 is null'),
     );
-  });
-});
-
-describe('selectTopKeys', () => {
-  it('keeps the limit keys of highest weight, a repeated key at its highest weight, in weight order', async () => {
-    async function* candidates() {
-      yield* ['x', { key: 'a', weight: 1 }, { key: 'b', weight: 7 }, { key: 'c', weight: 3 }];
-      yield* [{ key: 'a', weight: 8 }, { key: 'd', weight: 3 }, { key: 'b', weight: 2 }, 'y'];
-    }
-
-    expect(await selectTopKeys(candidates(), 3)).toEqual([
-      { key: 'a', weight: 8 },
-      { key: 'b', weight: 7 },
-      { key: 'c', weight: 3 },
-    ]);
-  });
-
-  it('agrees with a full sort when weights are distinct', async () => {
-    const candidates = Array.from({ length: 500 }, (_, index) => ({
-      key: `k${(index * 7919) % 211}`,
-      weight: (index * 7) % 500,
-    }));
-    const sorted = await collectWeightedKeys(candidates);
-
-    expect(await selectTopKeys(candidates, 50)).toEqual(sorted.slice(0, 50));
   });
 });
