@@ -4,12 +4,8 @@ import { runsTableDefinition } from '../../functions/adapters/DynamoRunStore';
 import { createLambdaContext } from '../../functions/local/lambdaContext';
 import { type LocalDynamo, startLocalDynamo } from '../support/dynalite';
 import { type LocalSqs, startLocalSqs } from '../support/fauxqs';
-import { useLocalAws } from '../support/handlerEnvironment';
+import { type Handler, useLocalAws } from '../support/handlerEnvironment';
 
-type Handler = (
-  event: unknown,
-  context: ReturnType<typeof createLambdaContext>,
-) => Promise<Record<string, unknown>>;
 let sqs: LocalSqs;
 let dynamo: LocalDynamo;
 

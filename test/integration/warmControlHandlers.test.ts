@@ -6,15 +6,11 @@ import { parseWarmMessage } from '../../functions/adapters/warmMessage';
 import { createLambdaContext } from '../../functions/local/lambdaContext';
 import { type LocalDynamo, startLocalDynamo } from '../support/dynalite';
 import { type LocalSqs, startLocalSqs } from '../support/fauxqs';
-import { useLocalAws } from '../support/handlerEnvironment';
+import { type Handler, useLocalAws } from '../support/handlerEnvironment';
 
 let sqs: LocalSqs;
 let dynamo: LocalDynamo;
 let queueUrl: string;
-type Handler = (
-  event: unknown,
-  context: ReturnType<typeof createLambdaContext>,
-) => Promise<Record<string, unknown>>;
 let warm: Handler;
 let control: Handler;
 let track: Handler;

@@ -6,7 +6,7 @@ import { parseWarmMessage } from '../../functions/adapters/warmMessage';
 import { createLambdaContext } from '../../functions/local/lambdaContext';
 import { type LocalDynamo, startLocalDynamo } from '../support/dynalite';
 import { type LocalSqs, startLocalSqs } from '../support/fauxqs';
-import { useLocalAws } from '../support/handlerEnvironment';
+import { type Handler, useLocalAws } from '../support/handlerEnvironment';
 import { type LocalRedis, startRedisServer } from '../support/redisServer';
 
 const keys = Array.from({ length: 100 }, (_, index) => `k${index}`);
@@ -17,10 +17,6 @@ const expiringSoon = keys.slice(40, 60);
 /** Not cached at all. */
 const missing = keys.slice(60);
 
-type Handler = (
-  event: unknown,
-  context: ReturnType<typeof createLambdaContext>,
-) => Promise<Record<string, unknown>>;
 let sqs: LocalSqs;
 let dynamo: LocalDynamo;
 let redis: LocalRedis;

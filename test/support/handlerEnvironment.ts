@@ -1,3 +1,4 @@
+import type { createLambdaContext } from '../../functions/local/lambdaContext';
 import { localAwsEnvironment } from '../../functions/local/localAws';
 import type { LocalDynamo } from '../../functions/local/localDynamo';
 import type { LocalSqs } from '../../functions/local/localSqs';
@@ -13,3 +14,9 @@ export const useLocalAws = (sqs: LocalSqs, dynamo: LocalDynamo, resources: Recor
     resources,
   );
 };
+
+/** A Lambda handler as the tests invoke it: an event and a local context in, the answer out. */
+export type Handler = (
+  event: unknown,
+  context: ReturnType<typeof createLambdaContext>,
+) => Promise<Record<string, unknown>>;
