@@ -1,9 +1,6 @@
 import type { MessageProgress, RunRecord, RunStore } from '../../functions/adapters/RunStore';
 import { mergeSkippedReasons, summarizeSkippedKeys } from '../../functions/adapters/skippedReasons';
 
-/** Skipped keys kept per reason: a sample, so a run of millions of keys stays a small record. */
-const SKIPPED_SAMPLE_SIZE = 10;
-
 /** RunStore semantics in memory, for unit tests of the code that uses a run store. */
 export class InMemoryRunStore implements RunStore {
   public readonly runs = new Map<string, RunRecord>();
@@ -64,19 +61,14 @@ export class InMemoryRunStore implements RunStore {
     return { counted: true, run: undefined };
   }
 
-  /** Counts skipped keys under their reason, keeping at most 10 of them per reason, as run stores do. */
+  /** Counts skipped keys under their reason, with the bounded sample run stores keep. */
   public recordSkipped(runId: string, reason: string, keys: readonly string[]): void {
     const run = this.runs.get(runId);
     if (!run) return;
-    run.skippedReasons ??= [];
-    const reasons = run.skippedReasons;
-    let entry = reasons.find((existing) => existing.reason === reason);
-    if (!entry) {
-      entry = { reason, count: 0, sample: [] };
-      reasons.push(entry);
-    }
-    entry.count += keys.length;
-    entry.sample.push(...keys.slice(0, SKIPPED_SAMPLE_SIZE - entry.sample.length));
+    run.skippedReasons = mergeSkippedReasons([
+      run.skippedReasons,
+      [{ reason, count: keys.length, sample: [...keys] }],
+    ]);
   }
 
   public async cancelRun(runId: string) {
