@@ -10,6 +10,7 @@ import {
   type WarmingStats,
 } from '../core';
 import type { RunStore } from './RunStore';
+import { requeueBackoff } from './requeueBackoff';
 import type { OutgoingMessage, SqsSender } from './SqsSender';
 import {
   MalformedMessageError,
@@ -54,8 +55,6 @@ export interface ConsumeSummary {
 
 /** Time kept back from the warm for sending remainders and counting progress. */
 const RESERVED_MS = 5_000;
-/** A re-enqueued remainder waits at most this long (SQS's DelaySeconds limit is 900). */
-const MAX_REQUEUE_DELAY_MS = 900_000;
 /** Room kept in each message for its attributes (the dead-letter reason) besides its body. */
 const ATTRIBUTE_BYTES = 1_024;
 
@@ -287,11 +286,7 @@ export class WarmConsumer {
   async #requeue(parts: WarmMessage[], record: ConsumedRecord): Promise<boolean> {
     const { config } = this.#deps;
     const messages = parts.map((part) => {
-      const delayMs = backoffDelayMs(part.attempt, {
-        maxRetries: config.maxRetries,
-        baseDelayMs: config.requeueDelaySeconds * 1000,
-        maxDelayMs: MAX_REQUEUE_DELAY_MS,
-      });
+      const delayMs = backoffDelayMs(part.attempt, requeueBackoff(config));
       return { body: JSON.stringify(part), delaySeconds: Math.floor(delayMs / 1000) };
     });
     return this.#sendOrLog(this.#deps.requeue, messages, record);

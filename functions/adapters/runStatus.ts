@@ -24,10 +24,25 @@ export interface RunStatusReport {
   etaSeconds: number | undefined;
   /** Why keys were skipped, most frequent first, each with a few of the keys. */
   skippedReasons: SkippedReason[];
+  /**
+   * While the run is running: the longest each wait between deliveries of a key that keeps failing
+   * can be, in seconds, from the configuration (see `requeueWaitCeilingsSeconds`), so a follower can
+   * bound a tail waiting on retries. Absent from ended runs, and from control functions that predate it.
+   */
+  retryWaitsSeconds?: number[];
+}
+
+export interface DescribeRunStatusOptions {
+  now?: number;
+  /** The configuration's `requeueWaitCeilingsSeconds`, reported for a running run. */
+  retryWaitsSeconds?: number[];
 }
 
 /** Derives the figures `status` shows from a run record. */
-export const describeRunStatus = (run: RunRecord, now = Date.now()): RunStatusReport => {
+export const describeRunStatus = (
+  run: RunRecord,
+  { now = Date.now(), retryWaitsSeconds }: DescribeRunStatusOptions = {},
+): RunStatusReport => {
   const loaded = run.keysWarmed + run.keysFailed;
   const unaccounted = Math.max(0, run.keysPlanned - loaded - run.keysSkipped);
   const running = run.status === 'running';
@@ -51,5 +66,6 @@ export const describeRunStatus = (run: RunRecord, now = Date.now()): RunStatusRe
     keysPerSecond: Math.round(keysPerSecond * 10) / 10,
     etaSeconds: !running ? 0 : keysPerSecond > 0 ? Math.ceil(unaccounted / keysPerSecond) : undefined,
     skippedReasons: run.skippedReasons,
+    ...(running && retryWaitsSeconds ? { retryWaitsSeconds } : {}),
   };
 };

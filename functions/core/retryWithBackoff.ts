@@ -11,11 +11,13 @@ export interface BackoffOptions {
   random?: () => number;
 }
 
-/** Full-jitter exponential backoff: a uniform delay in [0, min(max, base × 2^retry)). */
-export const backoffDelayMs = (retry: number, options: BackoffOptions): number => {
-  const ceiling = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** retry);
-  return Math.floor((options.random ?? Math.random)() * ceiling);
-};
+/** The longest a full-jitter backoff before `retry` can be: min(max, base × 2^retry). */
+export const backoffCeilingMs = (retry: number, options: BackoffOptions): number =>
+  Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** retry);
+
+/** Full-jitter exponential backoff: a uniform delay in [0, `backoffCeilingMs`). */
+export const backoffDelayMs = (retry: number, options: BackoffOptions): number =>
+  Math.floor((options.random ?? Math.random)() * backoffCeilingMs(retry, options));
 
 export interface RetryOptions extends BackoffOptions {
   /** Stops the retries: a wait in progress rejects with the signal's reason. */

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { DeadLetterQueue } from '../adapters/DeadLetterQueue';
 import { DynamoAccessTracker } from '../adapters/DynamoAccessTracker';
 import { DynamoRunStore } from '../adapters/DynamoRunStore';
+import type { RunRecord } from '../adapters/RunStore';
+import { requeueWaitCeilingsSeconds } from '../adapters/requeueBackoff';
 import { describeRunStatus } from '../adapters/runStatus';
 import { SqsSender } from '../adapters/SqsSender';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../adapters/warmMessage';
@@ -54,6 +56,9 @@ const deadLetters = new DeadLetterQueue({
   newRunId: randomUUID,
 });
 
+const statusOf = (run: RunRecord) =>
+  describeRunStatus(run, { retryWaitsSeconds: requeueWaitCeilingsSeconds(config) });
+
 const requireRun = async (runId: string) => {
   const run = await runStore.getRun(runId);
   if (!run) throw new InvalidRequestError(`no run ${runId}: \`warmers runs\` lists the recent runs`);
@@ -65,16 +70,16 @@ export const handler = withObservability(async (event: unknown) => {
   const request = parseRequest(controlRequestSchema, event);
   switch (request.action) {
     case 'status':
-      return { ok: true, run: describeRunStatus(await requireRun(request.runId)) };
+      return { ok: true, run: statusOf(await requireRun(request.runId)) };
     case 'cancel': {
       await requireRun(request.runId);
       const run = await runStore.cancelRun(request.runId);
-      return { ok: true, run: run && describeRunStatus(run) };
+      return { ok: true, run: run && statusOf(run) };
     }
     case 'runs':
       return {
         ok: true,
-        runs: (await runStore.listRuns(request.limit)).map((run) => describeRunStatus(run)),
+        runs: (await runStore.listRuns(request.limit)).map(statusOf),
       };
     case 'hotKeys':
       if (!tracker)

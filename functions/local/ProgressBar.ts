@@ -18,26 +18,43 @@ export const formatDuration = (ms: number | undefined): string => {
 };
 
 /**
+ * The pace part of the line and its ETA. In a stalled tail: the keys left and what they wait on, with
+ * the latest the retries can be due as an upper bound on the ETA, or no ETA when that is not known.
+ */
+const describePace = (progress: RunProgress, done: number): { pace: string; eta: string } => {
+  const { stalledMs, retriesDueWithinMs: due } = progress;
+  if (stalledMs === undefined) {
+    return { pace: `${formatCount(progress.keysPerSecond)} keys/s`, eta: formatDuration(progress.etaMs) };
+  }
+  const left = formatCount(progress.keysPlanned - done);
+  const stalledFor = formatDuration(stalledMs);
+  // Keys that fail are retried with backoff: once some have settled, a pause is the retries' wait.
+  if (done === 0) return { pace: `${left} left, none settled yet for ${stalledFor}`, eta: '--' };
+  if (due === undefined) return { pace: `${left} left, waiting on retries for ${stalledFor}`, eta: '--' };
+  const [next] = due;
+  const last = due.at(-1);
+  if (next === undefined || last === undefined) {
+    return { pace: `${left} left, none settled for ${stalledFor}, its retries overdue`, eta: '--' };
+  }
+  return {
+    pace: `${left} retrying, next attempt within ${formatDuration(next)}`,
+    eta: `≤${formatDuration(last)}`,
+  };
+};
+
+/**
  * One line: bar, percentage, keys done, rate, failures and ETA; in a stalled tail, how many keys are
- * left waiting on retries and for how long, instead of the rate.
+ * left and what they wait on, instead of the rate.
  */
 export const renderProgress = (progress: RunProgress): string => {
   const done = progress.keysWarmed + progress.keysFailed + progress.keysSkipped;
   const share = progress.keysPlanned === 0 ? 1 : done / progress.keysPlanned;
   const filled = Math.round(share * WIDTH);
-  const left = formatCount(progress.keysPlanned - done);
-  const stalledFor = formatDuration(progress.stalledMs);
-  // Keys that fail are retried with backoff: once some have settled, a pause is the retries' wait.
-  const pace =
-    progress.stalledMs === undefined
-      ? `${formatCount(progress.keysPerSecond)} keys/s`
-      : done === 0
-        ? `${left} left, none settled yet for ${stalledFor}`
-        : `${left} left, waiting on retries for ${stalledFor}`;
+  const { pace, eta } = describePace(progress, done);
   return (
     `[${'#'.repeat(filled)}${'.'.repeat(WIDTH - filled)}] ${String(Math.floor(share * 100)).padStart(3)}% ` +
     `${formatCount(done)}/${formatCount(progress.keysPlanned)} keys · ${pace} · ` +
-    `${formatCount(progress.keysFailed)} failed · ETA ${formatDuration(progress.etaMs)}`
+    `${formatCount(progress.keysFailed)} failed · ETA ${eta}`
   );
 };
 

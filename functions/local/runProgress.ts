@@ -8,6 +8,12 @@ export interface RunProgress extends WarmingProgress {
    * the tail of a run whose last keys wait on retries with backoff.
    */
   stalledMs?: number;
+  /**
+   * In a stalled tail, how long from now each retry still to come is due at the latest, soonest
+   * first, from the run's `retryWaitsSeconds`; empty when they are all past due, undefined when the
+   * run does not report its retry waits.
+   */
+  retriesDueWithinMs?: number[];
 }
 
 /** The polls of this last stretch set the rate and the ETA; older ones no longer say how fast it goes. */
@@ -36,10 +42,26 @@ export const progressOfRun = (run: RunStatusReport, now = Date.now()): RunProgre
 });
 
 /**
+ * When each retry still to come is due at the latest, `sinceMs` after the last key settled. A key that
+ * failed was re-enqueued when its message was counted, which settled its neighbours: its next
+ * delivery comes within the first wait from then, the one after within the first two, and so on.
+ */
+const retriesDueWithinMs = (waitsSeconds: readonly number[], sinceMs: number): number[] => {
+  let dueAtMs = 0;
+  return waitsSeconds
+    .map((seconds) => {
+      dueAtMs += seconds * 1_000;
+      return dueAtMs - sinceMs;
+    })
+    .filter((withinMs) => withinMs > 0);
+};
+
+/**
  * Follows a running run's pace over successive polls. The run's own figures average over its whole
  * life, so when the last keys wait on retries its ETA stays at a second for as long as they wait;
  * here the rate is that of the last few seconds, the ETA follows it, and a tail where nothing settles
- * is reported as such, with no ETA rather than a confident one.
+ * is reported as such: with when its retries are due at the latest when the run reports its retry
+ * waits, never with a confident ETA.
  *
  * @example
  * const pace = new RunPace();
@@ -60,7 +82,15 @@ export class RunPace {
     if (run.status !== 'running' || remaining === 0) return base;
 
     const stalledMs = now - this.#lastChange.at;
-    if (stalledMs >= STALL_MS) return { ...base, keysPerSecond: 0, etaMs: undefined, stalledMs };
+    if (stalledMs >= STALL_MS) {
+      return {
+        ...base,
+        keysPerSecond: 0,
+        etaMs: undefined,
+        stalledMs,
+        retriesDueWithinMs: run.retryWaitsSeconds && retriesDueWithinMs(run.retryWaitsSeconds, stalledMs),
+      };
+    }
     const spanMs = now - oldest.at;
     if (spanMs < MIN_RATE_SPAN_MS) return base;
     const keysPerSecond = ((done - oldest.done) * 1_000) / spanMs;

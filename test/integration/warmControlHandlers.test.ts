@@ -82,7 +82,11 @@ describe('warm and control handlers', () => {
     expect(skipped).toMatchObject({ ok: true, status: 'skipped', runInFlight: runId });
 
     const status = await control({ action: 'status', runId }, context('control'));
-    expect(status).toMatchObject({ ok: true, run: { runId, status: 'running', planned: 3, remaining: 3 } });
+    expect(status).toMatchObject({
+      ok: true,
+      // The defaults: a failed key waits under 10 s before its second delivery, under 20 s before its third.
+      run: { runId, status: 'running', planned: 3, remaining: 3, retryWaitsSeconds: [10, 20] },
+    });
 
     const cancelled = await control({ action: 'cancel', runId }, context('control'));
     expect(cancelled).toMatchObject({ ok: true, run: { status: 'cancelled' } });

@@ -2,7 +2,6 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { WarmingProgress } from '../../../functions/core';
 import { ExitCode } from '../../../functions/local/cli/constants';
 import { UsageError } from '../../../functions/local/cli/errors';
 import type { WarmCommand } from '../../../functions/local/cli/parseCommandLine';
@@ -13,6 +12,8 @@ import {
   runCommand,
 } from '../../../functions/local/cli/runCommand';
 import type { RunStatusReport, WarmerFunctions, WarmResponse } from '../../../functions/local/cli/types';
+import { renderProgress } from '../../../functions/local/ProgressBar';
+import type { RunProgress } from '../../../functions/local/runProgress';
 import { ScriptedWarmerFunctions } from '../../support/ScriptedWarmerFunctions';
 
 const started: WarmResponse = {
@@ -53,7 +54,7 @@ const run = async (
 ) => {
   const printed: string[] = [];
   const notes: string[] = [];
-  const drawn: { update: WarmingProgress[]; finish: WarmingProgress[] } = { update: [], finish: [] };
+  const drawn: { update: RunProgress[]; finish: RunProgress[] } = { update: [], finish: [] };
   const exitCode = await runCommand(command, {
     functions,
     json: false,
@@ -116,6 +117,27 @@ describe('runCommand warm', () => {
     expect(stdout).toContain('Run run-1 started');
     expect(stdout).toMatch(/status +finished/);
     expect(stdout).toMatch(/warmed +3/);
+  });
+
+  it('--wait says, in a tail waiting on retries, when the next attempt is due and bounds the ETA', async () => {
+    let clock = Date.parse('2025-01-31T09:05:01.000Z');
+    const tail = { ...runAt(2), retryWaitsSeconds: [10, 20] };
+    const functions = new ScriptedWarmerFunctions({
+      warm: started,
+      statuses: [...Array.from({ length: 12 }, () => tail), runAt(2, 1, 'finished')],
+    });
+    // Each status poll takes a second of the run's clock.
+    const control = functions.control.bind(functions);
+    functions.control = (request) => {
+      clock += 1_000;
+      return control(request);
+    };
+    const { drawn } = await run(warm({ wait: true }), functions, { now: () => clock });
+
+    const lines = drawn.update.map((progress) => renderProgress(progress));
+    expect(lines[0]).toContain('2/3 keys · 2 keys/s · 0 failed');
+    expect(lines[3]).toContain('2/3 keys · 1 retrying, next attempt within 7s · 0 failed · ETA ≤27s');
+    expect(lines.at(-1)).toContain('2/3 keys · 1 retrying, next attempt within 19s · 0 failed · ETA ≤19s');
   });
 
   it('--wait exits 1 and points at the DLQ when keys failed', async () => {
