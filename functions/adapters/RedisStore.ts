@@ -536,13 +536,17 @@ export class RedisStore<V = unknown> implements CacheStore<string, V>, LeaseStor
         }
       }
     }
-    const transaction = client.multi().mset(keysAndPayloads);
+    const commands: [string, ...(string | Buffer | number)[]][] = [['mset', ...keysAndPayloads]];
     if (expiringKeys.length > 0) {
-      transaction.eval(EXPIRE_ENTRIES_LUA, expiringKeys.length, ...expiringKeys, ...ttls);
+      commands.push(['eval', EXPIRE_ENTRIES_LUA, expiringKeys.length, ...expiringKeys, ...ttls]);
     }
     let replies: [Error | null, unknown][];
     try {
-      replies = await this.#exec('write', transaction);
+      // In cluster mode the pipeline sends the transaction to the node of the group's slot.
+      replies =
+        client instanceof Cluster
+          ? await this.#exec('write', client.multi(commands))
+          : await this.#sendTransaction(client, commands);
     } catch (error) {
       if (!isReplyError(error)) throw error;
       // EXECABORT says only that a queued command was refused; ioredis keeps that refusal (e.g. OOM).
@@ -556,6 +560,28 @@ export class RedisStore<V = unknown> implements CacheStore<string, V>, LeaseStor
       return;
     }
     for (const write of group) results[write.index] = { key: write.key, status: 'written' };
+  }
+
+  /**
+   * MULTI, `commands` and EXEC on a standalone connection, each command written to the socket as it is
+   * issued: ioredis's pipeline would copy every value a second time, into one buffer for the whole
+   * transaction. They are issued in one synchronous run, so nothing else sent on this connection comes
+   * between them. @returns EXEC's replies, one `[error, result]` per command
+   * @throws ReplyError the first refusal (e.g. OOM while queueing), which aborts the transaction
+   */
+  async #sendTransaction(
+    client: Redis,
+    commands: [string, ...(string | Buffer | number)[]][],
+  ): Promise<[Error | null, unknown][]> {
+    const queued = [
+      client.multi({ pipeline: false }),
+      ...commands.map(([name, ...args]) => client.call(name, ...args)),
+    ];
+    const executed = client.exec();
+    // Replies come in order, so the first rejection is the cause (EXECABORT comes after it).
+    const [replies] = await this.#call('write', () => Promise.all([executed, ...queued]));
+    if (!replies) throw new RedisUnavailableError('write: the transaction was discarded');
+    return replies;
   }
 
   #rejectGroup(group: PreparedWrite[], reason: string, results: WriteResult<string>[]): void {
