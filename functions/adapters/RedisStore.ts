@@ -1,4 +1,4 @@
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Command, Redis, type RedisOptions } from 'ioredis';
 import {
   type CacheEntry,
   type CacheStore,
@@ -566,22 +566,25 @@ export class RedisStore<V = unknown> implements CacheStore<string, V>, LeaseStor
    * MULTI, `commands` and EXEC on a standalone connection, each command written to the socket as it is
    * issued: ioredis's pipeline would copy every value a second time, into one buffer for the whole
    * transaction. They are issued in one synchronous run, so nothing else sent on this connection comes
-   * between them. @returns EXEC's replies, one `[error, result]` per command
+   * between them, and numbered as ioredis numbers a pipeline's commands: should the connection drop
+   * after some of their replies, it rejects the rest rather than resend them outside the transaction.
+   * @returns EXEC's replies, one `[error, result]` per command
    * @throws ReplyError the first refusal (e.g. OOM while queueing), which aborts the transaction
    */
   async #sendTransaction(
     client: Redis,
     commands: [string, ...(string | Buffer | number)[]][],
   ): Promise<[Error | null, unknown][]> {
-    const queued = [
-      client.multi({ pipeline: false }),
-      ...commands.map(([name, ...args]) => client.call(name, ...args)),
-    ];
-    const executed = client.exec();
+    const sent = [['multi'], ...commands, ['exec']].map(([name, ...args], position) => {
+      const command = new Command(name as string, args, { replyEncoding: 'utf8' });
+      command.pipelineIndex = position;
+      return client.sendCommand(command);
+    });
     // Replies come in order, so the first rejection is the cause (EXECABORT comes after it).
-    const [replies] = await this.#call('write', () => Promise.all([executed, ...queued]));
-    if (!replies) throw new RedisUnavailableError('write: the transaction was discarded');
-    return replies;
+    const replies = await this.#call('write', () => Promise.all(sent));
+    const executed = replies[replies.length - 1];
+    if (!Array.isArray(executed)) throw new RedisUnavailableError('write: the transaction was discarded');
+    return executed.map((reply: unknown) => [reply instanceof Error ? reply : null, reply]);
   }
 
   #rejectGroup(group: PreparedWrite[], reason: string, results: WriteResult<string>[]): void {
