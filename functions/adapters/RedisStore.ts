@@ -1,4 +1,4 @@
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Command, Redis, type RedisOptions } from 'ioredis';
 import {
   type CacheEntry,
   type CacheStore,
@@ -536,13 +536,17 @@ export class RedisStore<V = unknown> implements CacheStore<string, V>, LeaseStor
         }
       }
     }
-    const transaction = client.multi().mset(keysAndPayloads);
+    const commands: [string, ...(string | Buffer | number)[]][] = [['mset', ...keysAndPayloads]];
     if (expiringKeys.length > 0) {
-      transaction.eval(EXPIRE_ENTRIES_LUA, expiringKeys.length, ...expiringKeys, ...ttls);
+      commands.push(['eval', EXPIRE_ENTRIES_LUA, expiringKeys.length, ...expiringKeys, ...ttls]);
     }
     let replies: [Error | null, unknown][];
     try {
-      replies = await this.#exec('write', transaction);
+      // In cluster mode the pipeline sends the transaction to the node of the group's slot.
+      replies =
+        client instanceof Cluster
+          ? await this.#exec('write', client.multi(commands))
+          : await this.#sendTransaction(client, commands);
     } catch (error) {
       if (!isReplyError(error)) throw error;
       // EXECABORT says only that a queued command was refused; ioredis keeps that refusal (e.g. OOM).
@@ -556,6 +560,31 @@ export class RedisStore<V = unknown> implements CacheStore<string, V>, LeaseStor
       return;
     }
     for (const write of group) results[write.index] = { key: write.key, status: 'written' };
+  }
+
+  /**
+   * MULTI, `commands` and EXEC on a standalone connection, each command written to the socket as it is
+   * issued: ioredis's pipeline would copy every value a second time, into one buffer for the whole
+   * transaction. They are issued in one synchronous run, so nothing else sent on this connection comes
+   * between them, and numbered as ioredis numbers a pipeline's commands: should the connection drop
+   * after some of their replies, it rejects the rest rather than resend them outside the transaction.
+   * @returns EXEC's replies, one `[error, result]` per command
+   * @throws ReplyError the first refusal (e.g. OOM while queueing), which aborts the transaction
+   */
+  async #sendTransaction(
+    client: Redis,
+    commands: [string, ...(string | Buffer | number)[]][],
+  ): Promise<[Error | null, unknown][]> {
+    const sent = [['multi'], ...commands, ['exec']].map(([name, ...args], position) => {
+      const command = new Command(name as string, args, { replyEncoding: 'utf8' });
+      command.pipelineIndex = position;
+      return client.sendCommand(command);
+    });
+    // Replies come in order, so the first rejection is the cause (EXECABORT comes after it).
+    const replies = await this.#call('write', () => Promise.all(sent));
+    const executed = replies[replies.length - 1];
+    if (!Array.isArray(executed)) throw new RedisUnavailableError('write: the transaction was discarded');
+    return executed.map((reply: unknown) => [reply instanceof Error ? reply : null, reply]);
   }
 
   #rejectGroup(group: PreparedWrite[], reason: string, results: WriteResult<string>[]): void {

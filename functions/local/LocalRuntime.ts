@@ -8,7 +8,7 @@ import {
   type WarmingConfig,
   withTimeout,
 } from '../core';
-import { closeCacheStores, createCacheStore } from '../handlers/cacheStore';
+import { closeCacheStores, createCacheStore, loadCacheEncoder } from '../handlers/cacheStore';
 import { type LambdaInvokeServer, type LocalFunction, startLambdaInvokeServer } from './LambdaInvokeServer';
 import { LocalScheduler, type ScheduledWarm } from './LocalScheduler';
 import { createLambdaContext } from './lambdaContext';
@@ -332,7 +332,12 @@ const deploy = async (
     tables,
     config: plan.config,
     cacheUrl: plan.options.cacheUrl,
-    cache: createCacheStore(environments.consume, plan.config),
+    cache: createCacheStore(
+      environments.consume,
+      plan.config,
+      {},
+      await loadCacheEncoder(environments.consume),
+    ),
     invoke,
     async drain({ timeoutMs }) {
       await Promise.all([pollers.consume.drain({ timeoutMs }), pollers.track.drain({ timeoutMs })]);

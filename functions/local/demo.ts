@@ -18,6 +18,7 @@ import type { WarmerFunctions } from './cli/types';
 import { startLocalRuntime } from './LocalRuntime';
 import type { ScheduledWarm } from './LocalScheduler';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './localAws';
+import { readCacheValues } from './localDeployment';
 import { formatCount, formatDuration, ProgressBar } from './ProgressBar';
 import {
   createSampleOrigin,
@@ -121,6 +122,7 @@ const main = async () => {
     valueSource: process.env[VALUE_SOURCE_VARIABLE]
       ? parseValueSource(process.env)
       : { type: 'http', urlTemplate: origin.urlTemplate },
+    cacheValues: readCacheValues(process.env),
     logLevel: 'ERROR',
     onScheduledWarm: (warm) => firstScheduledWarm(warm),
   }).catch(async (error: unknown) => {

@@ -1,3 +1,4 @@
+import type { RedisCompression, RedisEncoding, RedisValueType } from '../adapters/redisValueCodec';
 import {
   KEY_SOURCES_VARIABLE,
   type KeySourceConfig,
@@ -6,7 +7,7 @@ import {
 } from '../adapters/sourceConfig';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../adapters/warmMessage';
 import { ConfigurationError, resolveWarmingConfig, type WarmingConfig } from '../core';
-import { functionEnvironment } from '../handlers/environment';
+import { functionEnvironment, readResources } from '../handlers/environment';
 
 /** The four functions of a deployment, as the CDK construct creates them. */
 export const FUNCTION_KINDS = ['warm', 'consume', 'track', 'control'] as const;
@@ -37,7 +38,44 @@ export interface LocalDeploymentOptions {
   maxMessageBytes?: number;
   /** `CODOMYRMEX_WARMING_VERSION_FIELD` of the consume function. @default none */
   versionField?: string;
+  /** How values are laid out in the cache, as the construct's `cacheValues`. @default the store's defaults */
+  cacheValues?: LocalCacheValues;
 }
+
+/**
+ * The cache's value layout (`CODOMYRMEX_WARMING_CACHE_KEY_TEMPLATE`, `_ENCODING`, `_ENCODER_MODULE`,
+ * `_COMPRESSION`, `_VALUE_TYPE`), checked by the functions as they start.
+ */
+export interface LocalCacheValues {
+  /** e.g. `app:v3:{key}`. */
+  keyTemplate?: string;
+  /** `module` takes the encoder in `encoderModule`. */
+  encoding?: RedisEncoding | 'module';
+  /** With `encoding: 'module'`: the path of the module exporting `encode(key, value)` (and `decode`). */
+  encoderModule?: string;
+  compression?: RedisCompression;
+  valueType?: RedisValueType;
+}
+
+/**
+ * The value layout `CODOMYRMEX_WARMING_CACHE_*` variables set, for the local runtime to give its
+ * functions as the construct would. @throws ConfigurationError naming the variable that is malformed.
+ */
+export const readCacheValues = (env: Record<string, string | undefined>): LocalCacheValues => {
+  const { cacheKeyTemplate, cacheEncoding, cacheEncoderModule, cacheCompression, cacheValueType } =
+    readResources(
+      env,
+      [],
+      ['cacheKeyTemplate', 'cacheEncoding', 'cacheEncoderModule', 'cacheCompression', 'cacheValueType'],
+    );
+  return {
+    keyTemplate: cacheKeyTemplate,
+    encoding: cacheEncoding,
+    encoderModule: cacheEncoderModule,
+    compression: cacheCompression,
+    valueType: cacheValueType,
+  };
+};
 
 /** A queue and its DLQ, as the construct creates them. */
 export interface QueuePlan {
@@ -179,6 +217,7 @@ export const functionEnvironments = (
     cacheCluster: String(options.cacheCluster ?? false),
     cacheAuth: 'none',
   };
+  const { keyTemplate, encoding, encoderModule, compression, valueType } = options.cacheValues ?? {};
   const shared = {
     warmQueueUrl: resources.warmQueueUrl,
     runsTable: resources.runsTable,
@@ -191,8 +230,8 @@ export const functionEnvironments = (
         ...shared,
         trackerTable: resources.trackerTable,
         consumerBatchSize: String(plan.eventSources.consume.batchSize),
-        // A TTL-aware warm asks the cache which keys are due.
-        ...(config.ttlSeconds > 0 ? cacheConnection : {}),
+        // A TTL-aware warm asks the cache which keys are due, under their cache keys.
+        ...(config.ttlSeconds > 0 ? { ...cacheConnection, cacheKeyTemplate: keyTemplate } : {}),
       },
       options.keySources ? { [KEY_SOURCES_VARIABLE]: JSON.stringify(options.keySources) } : {},
     ),
@@ -203,6 +242,11 @@ export const functionEnvironments = (
         warmDlqUrl: resources.warmDlqUrl,
         ...cacheConnection,
         versionField: options.versionField,
+        cacheKeyTemplate: keyTemplate,
+        cacheEncoding: encoding,
+        cacheEncoderModule: encoderModule,
+        cacheCompression: compression,
+        cacheValueType: valueType,
       },
       options.valueSource ? { [VALUE_SOURCE_VARIABLE]: JSON.stringify(options.valueSource) } : {},
     ),

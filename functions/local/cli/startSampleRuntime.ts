@@ -7,6 +7,7 @@ import {
 import { ConfigurationError, loadWarmingConfig } from '../../core';
 import { readResources, resourceVariable } from '../../handlers/environment';
 import { startLocalRuntime } from '../LocalRuntime';
+import { readCacheValues } from '../localDeployment';
 import { createSampleOrigin, defaultSampleOrigin, productKey } from '../sampleCatalog';
 import { startSampleOriginServer } from '../sampleOriginServer';
 import { UsageError } from './errors';
@@ -25,8 +26,9 @@ const checkedRedisUrl = (url: string): string => {
 /**
  * What `warmers local` runs: the local runtime over the sample catalog (its products as a static key
  * source, loaded from the sample origin over HTTP) unless `CODOMYRMEX_WARMING_KEY_SOURCES` or
- * `CODOMYRMEX_WARMING_VALUE_SOURCE` name other sources. The engine's options come from
- * `CODOMYRMEX_WARMING_*`, the cache from `REDIS_URL` (in memory without it).
+ * `CODOMYRMEX_WARMING_VALUE_SOURCE` name other sources. The engine's options and the cache's value
+ * layout (`CODOMYRMEX_WARMING_CACHE_KEY_TEMPLATE`, `_ENCODING`, …) come from `CODOMYRMEX_WARMING_*`,
+ * the cache from `REDIS_URL` (in memory without it).
  * @throws UsageError naming a variable that is malformed
  *
  * @example
@@ -38,7 +40,7 @@ export const startSampleRuntime = async (
 ): Promise<LocalRuntimeHandle> => {
   let sources: Pick<
     Parameters<typeof startLocalRuntime>[0] & object,
-    'warming' | 'keySources' | 'valueSource' | 'cacheUrl'
+    'warming' | 'keySources' | 'valueSource' | 'cacheUrl' | 'cacheValues'
   >;
   try {
     sources = {
@@ -46,6 +48,7 @@ export const startSampleRuntime = async (
       warming: loadWarmingConfig(env),
       keySources: env[KEY_SOURCES_VARIABLE] ? parseKeySources(env) : undefined,
       valueSource: env[VALUE_SOURCE_VARIABLE] ? parseValueSource(env) : undefined,
+      cacheValues: readCacheValues(env),
     };
   } catch (error) {
     if (error instanceof ConfigurationError) throw new UsageError(error.message, { cause: error });
@@ -62,6 +65,7 @@ export const startSampleRuntime = async (
       },
     ],
     valueSource: sources.valueSource ?? { type: 'http', urlTemplate: origin.urlTemplate },
+    cacheValues: sources.cacheValues,
     logLevel: 'ERROR',
     onInvocation: hooks.onInvocation,
   }).catch(async (error: unknown) => {

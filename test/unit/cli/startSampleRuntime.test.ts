@@ -7,6 +7,7 @@ describe('startSampleRuntime', () => {
     [{ CODOMYRMEX_WARMING_MAX_WORKERS: 'many' }, 'CODOMYRMEX_WARMING_MAX_WORKERS'],
     [{ CODOMYRMEX_WARMING_KEY_SOURCES: '[{"type":"ftp"}]' }, 'CODOMYRMEX_WARMING_KEY_SOURCES'],
     [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL: expected redis://host:port'],
+    [{ CODOMYRMEX_WARMING_CACHE_ENCODING: 'protobuf' }, 'CODOMYRMEX_WARMING_CACHE_ENCODING'],
   ])(
     'refuses a malformed variable as a usage error naming it, before starting anything',
     async (env, variable) => {

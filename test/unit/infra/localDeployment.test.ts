@@ -15,6 +15,7 @@ import { CacheWarmer } from '../../../infra/CacheWarmer';
 const AWS_ONLY_VARIABLES = ['NODE_OPTIONS'];
 
 const CACHE_URL = 'redis://cache.internal:6379';
+const CACHE_VALUES = { keyTemplate: 'app:v3:{key}', encoding: 'msgpack', compression: 'gzip' } as const;
 
 interface Resource {
   Type: string;
@@ -33,6 +34,7 @@ const deployBoth = (warming: Partial<WarmingConfig>) => {
     keySources: [{ type: 'static', keys: ['home'] }],
     valueSource: { type: 'http', urlTemplate: 'https://api.example.com/items/{key}' },
     cache: { existing: { url: CACHE_URL } },
+    cacheValues: CACHE_VALUES,
     consumerTimeout: Duration.seconds(45),
     consumerBatchSize: 5,
     versionField: 'version',
@@ -43,6 +45,7 @@ const deployBoth = (warming: Partial<WarmingConfig>) => {
     keySources: [{ type: 'static', keys: ['home'] }],
     valueSource: { type: 'http', urlTemplate: 'http://127.0.0.1:8080/items/{key}' },
     cacheUrl: CACHE_URL,
+    cacheValues: CACHE_VALUES,
     consumerTimeoutSeconds: 45,
     consumerBatchSize: 5,
     versionField: 'version',
@@ -90,6 +93,14 @@ describe.each([
     expect(Object.keys(local[kind]).sort()).toEqual(
       deployed.filter((name) => !AWS_ONLY_VARIABLES.includes(name)).sort(),
     );
+  });
+
+  it.each(FUNCTION_KINDS)('gives the %s function the same cache value layout', (kind) => {
+    const deployed = resources[functionId(kind)]?.Properties.Environment?.Variables ?? {};
+    const layout = (variables: Record<string, unknown>) =>
+      Object.fromEntries(Object.entries(variables).filter(([name]) => name.includes('_CACHE_')));
+
+    expect(layout(local[kind])).toEqual(layout(deployed));
   });
 
   it.each(FUNCTION_KINDS)('gives the %s function the same timeout', (kind) => {
