@@ -14,7 +14,7 @@ const BUNDLE_ALIASES = {
 } as const;
 
 /**
- * The esbuild settings of every function bundle, defined once: the `CacheWarmer` construct hands them
+ * The esbuild settings of every function bundle, defined once: the `ServerlessCacheWarmer` construct hands them
  * to `NodejsFunction`, and `npm run bench` bundles the handlers with them to measure size and load time.
  * The AWS SDK is bundled too (nothing is external): a minified bundle cold-starts faster than the
  * runtime's copy of the SDK.

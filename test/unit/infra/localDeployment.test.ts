@@ -9,7 +9,7 @@ import {
   functionEnvironments,
   planLocalDeployment,
 } from '../../../functions/local/localDeployment';
-import { CacheWarmer } from '../../../infra/CacheWarmer';
+import { ServerlessCacheWarmer } from '../../../infra/ServerlessCacheWarmer';
 
 /** Variables that only make sense in Lambda: the local runtime runs TypeScript with its own source maps. */
 const AWS_ONLY_VARIABLES = ['NODE_OPTIONS'];
@@ -28,7 +28,7 @@ interface Resource {
 const deployBoth = (warming: Partial<WarmingConfig>) => {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new Stack(app, 'Test');
-  new CacheWarmer(stack, 'Warmer', {
+  new ServerlessCacheWarmer(stack, 'Warmer', {
     warming,
     keySources: [{ type: 'static', keys: ['home'] }],
     valueSource: { type: 'http', urlTemplate: 'https://api.example.com/items/{key}' },
@@ -81,7 +81,7 @@ describe.each([
       ttlSeconds: 3_600,
     },
   },
-])('the local runtime deploys $name as the CacheWarmer construct does', ({ warming }) => {
+])('the local runtime deploys $name as the ServerlessCacheWarmer construct does', ({ warming }) => {
   const { plan, local, resources, functionId, ofType } = deployBoth(warming);
 
   it.each(FUNCTION_KINDS)('gives the %s function the same variables, but for the AWS-only ones', (kind) => {

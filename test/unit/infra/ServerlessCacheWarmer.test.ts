@@ -14,12 +14,16 @@ import { RUNS_TABLE, TRACKER_TABLE, TTL_ATTRIBUTE } from '../../../functions/ada
 import { loadModuleValueLoader } from '../../../functions/adapters/valueSources';
 import { environmentVariableFor, WarmingStrategy } from '../../../functions/core';
 import { resourceVariable } from '../../../functions/handlers/environment';
-import { CacheWarmer, type CacheWarmerProps, SERVERLESS_CACHE_PORTS } from '../../../infra/CacheWarmer';
 import { CacheWarmerStack } from '../../../infra/CacheWarmerStack';
 import type { ExistingCacheProps } from '../../../infra/cacheConnection';
 import { VALUE_MODULE_FILE } from '../../../infra/functionBundling';
 import { HANDLER_METRICS } from '../../../infra/monitoring';
 import { RUN_STORE_ACTIONS } from '../../../infra/runStoreGrants';
+import {
+  SERVERLESS_CACHE_PORTS,
+  ServerlessCacheWarmer,
+  type ServerlessCacheWarmerProps,
+} from '../../../infra/ServerlessCacheWarmer';
 import { CACHE_WARMER_OUTPUTS } from '../../../infra/stackOutputs';
 
 /** Synthesis (with esbuild even more) is slow on a small machine; the assertions themselves are not. */
@@ -29,7 +33,7 @@ const BUNDLING_TIMEOUT_MS = 240_000;
 interface Synthesized {
   app: App;
   stack: Stack;
-  warmer: CacheWarmer;
+  warmer: ServerlessCacheWarmer;
   template: Template;
 }
 
@@ -38,12 +42,16 @@ interface Synthesized {
  * skips esbuild for stacks that only check settings.
  */
 const synthesize = (
-  props: CacheWarmerProps | ((stack: Stack) => CacheWarmerProps),
+  props: ServerlessCacheWarmerProps | ((stack: Stack) => ServerlessCacheWarmerProps),
   bundle = false,
 ): Synthesized => {
   const app = new App(bundle ? {} : { context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new Stack(app, 'Test');
-  const warmer = new CacheWarmer(stack, 'Warmer', typeof props === 'function' ? props(stack) : props);
+  const warmer = new ServerlessCacheWarmer(
+    stack,
+    'Warmer',
+    typeof props === 'function' ? props(stack) : props,
+  );
   return { app, stack, warmer, template: Template.fromStack(stack) };
 };
 
