@@ -83,6 +83,16 @@ export interface ServerlessCacheWarmerProps {
   consumerBatchSize?: number;
   /** How long the event source mapping gathers messages before it invokes. @default 1 s */
   consumerBatchingWindow?: Duration;
+  /**
+   * The most consume invocations the warm queue's event source runs at once (its maximum concurrency,
+   * 2 to 1,000), apart from `warming.maxWorkers`, the loads in flight within one invocation: your
+   * origin sees up to `consumerMaxConcurrency × maxWorkers` loads at once. The default warms
+   * 10 million keys in about 20 minutes at 50 ms per load (docs/operations.md, "Time and cost of a
+   * run"); lower it for an origin that cannot take that, raise it (and the account's Lambda
+   * concurrency) for a faster one.
+   * @default 100
+   */
+  consumerMaxConcurrency?: number;
   /** The warm queue's MaximumMessageSize, bytes. @default 262144 */
   maxMessageBytes?: number;
   /** Memory of every function, MB. @default 512 */
@@ -132,6 +142,24 @@ const checkCacheValues = (layout: CacheValueLayout = {}): void => {
   if (layout.valueType === 'hash' && encoded) {
     throw new ConfigurationError('cacheValues.valueType', 'hash takes no encoding or compression');
   }
+};
+
+/** See {@link ServerlessCacheWarmerProps.consumerMaxConcurrency}. */
+export const DEFAULT_CONSUMER_MAX_CONCURRENCY = 100;
+
+/** The bounds of an SQS event source mapping's maximum concurrency (ScalingConfig.MaximumConcurrency). */
+const CONSUMER_MAX_CONCURRENCY_RANGE = { min: 2, max: 1_000 } as const;
+
+/** @throws ConfigurationError naming the prop, for a value the event source mapping does not take. */
+const checkConsumerMaxConcurrency = (value: number): number => {
+  const { min, max } = CONSUMER_MAX_CONCURRENCY_RANGE;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigurationError(
+      'consumerMaxConcurrency',
+      `must be a whole number from ${min} to ${max} (the SQS event source mapping's maximum concurrency), got ${value}`,
+    );
+  }
+  return value;
 };
 
 /**
@@ -259,6 +287,9 @@ export class ServerlessCacheWarmer extends Construct {
       logRetention: props.logRetention,
       consumerBatchSize,
       consumerBatchingWindow: props.consumerBatchingWindow ?? Duration.seconds(1),
+      consumerMaxConcurrency: checkConsumerMaxConcurrency(
+        props.consumerMaxConcurrency ?? DEFAULT_CONSUMER_MAX_CONCURRENCY,
+      ),
       maxMessageBytes,
       keySources: props.keySources,
       valueSource,

@@ -5,6 +5,7 @@ export {
   type CacheProps,
   type CacheValueLayout,
   type CreatedCacheProps,
+  DEFAULT_CONSUMER_MAX_CONCURRENCY,
   type ExistingCacheAuth,
   type ExistingCacheProps,
   SERVERLESS_CACHE_PORTS,

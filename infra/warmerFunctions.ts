@@ -36,6 +36,8 @@ export interface WarmerFunctionsProps {
   logRetention: logs.RetentionDays | undefined;
   consumerBatchSize: number;
   consumerBatchingWindow: Duration;
+  /** The warm queue's event source mapping's maximum concurrency. */
+  consumerMaxConcurrency: number;
   maxMessageBytes: number;
   keySources: readonly KeySourceConfig[] | undefined;
   valueSource: ValueSourceConfig | undefined;
@@ -199,7 +201,7 @@ export class WarmerFunctions {
 
   /** Each function's event source, and what it reads and writes of the queues and tables. */
   private connectQueuesAndTables(): void {
-    const { queues, tables, config } = this.props;
+    const { queues, tables } = this.props;
     // warm: records runs, reads hot keys, sends warm messages.
     grantRunStore(tables.runsTable, this.warmFunction);
     tables.trackerTable.grantReadData(this.warmFunction);
@@ -209,7 +211,7 @@ export class WarmerFunctions {
       new SqsEventSource(queues.warmQueue, {
         batchSize: this.props.consumerBatchSize,
         maxBatchingWindow: this.props.consumerBatchingWindow,
-        maxConcurrency: Math.min(1_000, Math.max(2, config.maxWorkers)),
+        maxConcurrency: this.props.consumerMaxConcurrency,
         reportBatchItemFailures: true,
       }),
     );

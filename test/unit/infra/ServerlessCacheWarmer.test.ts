@@ -20,6 +20,7 @@ import { VALUE_MODULE_FILE } from '../../../infra/functionBundling';
 import { HANDLER_METRICS } from '../../../infra/monitoring';
 import { RUN_STORE_ACTIONS } from '../../../infra/runStoreGrants';
 import {
+  DEFAULT_CONSUMER_MAX_CONCURRENCY,
   SERVERLESS_CACHE_PORTS,
   ServerlessCacheWarmer,
   type ServerlessCacheWarmerProps,
@@ -285,27 +286,38 @@ describe('queues', () => {
 });
 
 describe('event source mappings', () => {
-  it('feeds the consumer batchSize messages, with a window, maxWorkers concurrency and item failures', () => {
+  it('feeds the consumer batchSize messages, with a window, item failures and its own concurrency, not maxWorkers', () => {
     scheduled.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('WarmQueue'), 'Arn'] },
       FunctionName: { Ref: Match.stringLikeRegexp('consumeFunction') },
       BatchSize: 5,
       MaximumBatchingWindowInSeconds: 1,
-      ScalingConfig: { MaximumConcurrency: 8 },
+      ScalingConfig: { MaximumConcurrency: DEFAULT_CONSUMER_MAX_CONCURRENCY },
       FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
+    expect(scheduled.warmer.config.maxWorkers).not.toBe(DEFAULT_CONSUMER_MAX_CONCURRENCY);
   });
 
-  it(
-    'keeps the maximum concurrency at Lambda’s minimum of 2',
-    () => {
-      const { template } = synthesize({ warming: { maxWorkers: 1 } });
+  it.each([2, 1_000])(
+    'runs at most consumerMaxConcurrency (%i) consume invocations at once',
+    (consumerMaxConcurrency) => {
+      const { template } = synthesize({ consumerMaxConcurrency, warming: { maxWorkers: 16 } });
       template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         FunctionName: { Ref: Match.stringLikeRegexp('consumeFunction') },
-        ScalingConfig: { MaximumConcurrency: 2 },
+        ScalingConfig: { MaximumConcurrency: consumerMaxConcurrency },
       });
+      expect(environmentOf(template, 'consume')[environmentVariableFor('maxWorkers')]).toBe('16');
     },
     SYNTH_TIMEOUT_MS,
+  );
+
+  it.each([1, 1_001, 2.5, Number.NaN])(
+    'rejects a consumerMaxConcurrency of %s, naming the prop and the range',
+    (value) => {
+      expect(() => synthesize({ consumerMaxConcurrency: value })).toThrow(
+        /^consumerMaxConcurrency: must be a whole number from 2 to 1000 .*, got/,
+      );
+    },
   );
 
   it('feeds the track function from the access queue', () => {

@@ -26,6 +26,15 @@ interface Resource {
 
 /** The construct and the local runtime planned from the same settings. */
 const deployBoth = (warming: Partial<WarmingConfig>) => {
+  const plan = planLocalDeployment({
+    warming,
+    keySources: [{ type: 'static', keys: ['home'] }],
+    valueSource: { type: 'http', urlTemplate: 'http://127.0.0.1:8080/items/{key}' },
+    cacheUrl: CACHE_URL,
+    consumerTimeoutSeconds: 45,
+    consumerBatchSize: 5,
+    versionField: 'version',
+  });
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new Stack(app, 'Test');
   new ServerlessCacheWarmer(stack, 'Warmer', {
@@ -36,17 +45,11 @@ const deployBoth = (warming: Partial<WarmingConfig>) => {
     consumerTimeout: Duration.seconds(45),
     consumerBatchSize: 5,
     versionField: 'version',
+    // One machine runs the local consumers, so it keeps them to maxWorkers; the construct's own default
+    // is sized for Lambda (docs/operations.md).
+    consumerMaxConcurrency: plan.eventSources.consume.maximumConcurrency,
   });
   const resources = Template.fromStack(stack).toJSON().Resources as Record<string, Resource>;
-  const plan = planLocalDeployment({
-    warming,
-    keySources: [{ type: 'static', keys: ['home'] }],
-    valueSource: { type: 'http', urlTemplate: 'http://127.0.0.1:8080/items/{key}' },
-    cacheUrl: CACHE_URL,
-    consumerTimeoutSeconds: 45,
-    consumerBatchSize: 5,
-    versionField: 'version',
-  });
   const local = functionEnvironments(plan, {
     warmQueueUrl: 'http://127.0.0.1:1/000000000000/warm',
     warmDlqUrl: 'http://127.0.0.1:1/000000000000/warm-dlq',
