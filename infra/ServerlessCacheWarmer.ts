@@ -188,7 +188,7 @@ const consumeValueSource = (props: ServerlessCacheWarmerProps): ValueSourceConfi
 
 /**
  * The whole serverless cache warmer in one construct: the warm (fan-out), consume, track and control
- * functions, the warm and access queues with their DLQs, the runs and tracker tables, the schedule (and
+ * functions, the warm, continuation and access queues with their DLQs, the runs and tracker tables, the schedule (and
  * the deploy trigger for EAGER), the cache (created or imported), alarms and a dashboard. Secure by
  * default: encrypted queues that refuse plain HTTP, point-in-time recovery, least-privilege grants, IAM
  * auth to the cache, the cache reachable only from the functions that write to or read from it.
@@ -209,6 +209,9 @@ export class ServerlessCacheWarmer extends Construct {
   public readonly warmDeadLetterQueue: sqs.Queue;
   public readonly accessQueue: sqs.Queue;
   public readonly accessDeadLetterQueue: sqs.Queue;
+  /** Continuations of runs larger than one warm invocation, and those that failed five times. */
+  public readonly continuationQueue: sqs.Queue;
+  public readonly continuationDeadLetterQueue: sqs.Queue;
   public readonly runsTable: dynamodb.Table;
   public readonly trackerTable: dynamodb.Table;
   public readonly warmFunction: lambda.Function;
@@ -268,6 +271,7 @@ export class ServerlessCacheWarmer extends Construct {
 
     const queues = new WarmerQueues(this, {
       consumerTimeout: timeouts.consume,
+      warmTimeout: timeouts.warm,
       trackTimeout: timeouts.track,
       maxMessageBytes,
       scheduled: isScheduled(this.config),
@@ -322,6 +326,8 @@ export class ServerlessCacheWarmer extends Construct {
       warmDeadLetterQueue: this.warmDeadLetterQueue,
       accessQueue: this.accessQueue,
       accessDeadLetterQueue: this.accessDeadLetterQueue,
+      continuationQueue: this.continuationQueue,
+      continuationDeadLetterQueue: this.continuationDeadLetterQueue,
       scheduleDeadLetterQueue: this.scheduleDeadLetterQueue,
     } = queues);
     ({ runsTable: this.runsTable, trackerTable: this.trackerTable } = tables);

@@ -20,6 +20,9 @@ import { keySourceStatement, valueSourceStatement } from './sourceGrants';
 import type { WarmerQueues } from './warmerQueues';
 import type { WarmerTables } from './warmerTables';
 
+/** Where the warm function sends (and from where it receives) the continuations of its runs. */
+export const CONTINUATION_QUEUE_URL_VARIABLE = 'CODOMYRMEX_WARMING_CONTINUATION_QUEUE_URL';
+
 /** The timeouts of the four functions; the queues' visibility timeouts follow from them. */
 export interface FunctionTimeouts {
   warm: Duration;
@@ -155,7 +158,10 @@ export class WarmerFunctions {
         consumerBatchSize: String(props.consumerBatchSize),
         ...props.warmCacheResources,
       },
-      extra: props.keySources ? { [KEY_SOURCES_VARIABLE]: JSON.stringify(props.keySources) } : {},
+      extra: {
+        [CONTINUATION_QUEUE_URL_VARIABLE]: queues.continuationQueue.queueUrl,
+        ...(props.keySources ? { [KEY_SOURCES_VARIABLE]: JSON.stringify(props.keySources) } : {}),
+      },
       deadLetterQueue: queues.scheduleDeadLetterQueue,
       inVpc: props.warmCacheResources !== undefined,
     });
@@ -202,10 +208,15 @@ export class WarmerFunctions {
   /** Each function's event source, and what it reads and writes of the queues and tables. */
   private connectQueuesAndTables(): void {
     const { queues, tables } = this.props;
-    // warm: records runs, reads hot keys, sends warm messages.
+    // warm: records runs, reads hot keys, sends warm messages; a run too large for one invocation sends
+    // itself a continuation, which its event source mapping (granting the receive side) runs one at a time.
     grantRunStore(tables.runsTable, this.warmFunction);
     tables.trackerTable.grantReadData(this.warmFunction);
     queues.warmQueue.grantSendMessages(this.warmFunction);
+    this.warmFunction.addEventSource(
+      new SqsEventSource(queues.continuationQueue, { batchSize: 1, reportBatchItemFailures: true }),
+    );
+    queues.continuationQueue.grantSendMessages(this.warmFunction);
     // consume: the event source mapping grants the receive side; failed keys are re-enqueued or dead-lettered.
     this.consumeFunction.addEventSource(
       new SqsEventSource(queues.warmQueue, {
@@ -243,6 +254,7 @@ export class WarmerFunctions {
       );
     }
     for (const [consumer, source] of [
+      [this.warmFunction, 'continuation'],
       [this.consumeFunction, 'warm'],
       [this.trackFunction, 'access'],
     ] as const) {
@@ -301,7 +313,7 @@ export class WarmerFunctions {
         handlerFunction,
         'Serverless-LambdaDLQ',
         name === 'warm'
-          ? 'without a schedule the warm function is only invoked synchronously (console, CLI), which returns its errors'
+          ? 'without a schedule the warm function is only invoked synchronously (console, CLI, its continuation queue event source mapping), which returns its errors'
           : `the ${name} function is invoked synchronously (${name === 'control' ? 'console, CLI' : 'by its SQS event source mapping'}); a DLQ only applies to asynchronous invocations`,
       );
     }

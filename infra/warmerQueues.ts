@@ -11,6 +11,8 @@ export const createSecureQueue = (scope: Construct, id: string, props: sqs.Queue
 export interface WarmerQueuesProps {
   /** The consume function's timeout: the warm queue hides a received message for six times it. */
   consumerTimeout: Duration;
+  /** The warm function's timeout: the continuation queue hides a received message for six times it. */
+  warmTimeout: Duration;
   /** The track function's timeout: the access queue hides a received message for six times it. */
   trackTimeout: Duration;
   /** MaximumMessageSize of the warm queue and its DLQ. */
@@ -33,6 +35,12 @@ export class WarmerQueues {
   public readonly warmDeadLetterQueue: sqs.Queue;
   public readonly accessQueue: sqs.Queue;
   public readonly accessDeadLetterQueue: sqs.Queue;
+  /**
+   * Continuation messages of runs too large for one warm invocation: each names a run and where its
+   * sources stopped, and starts a fresh warm invocation that goes on from there.
+   */
+  public readonly continuationQueue: sqs.Queue;
+  public readonly continuationDeadLetterQueue: sqs.Queue;
   /** Holds the schedule's undeliverable invocations and the warm runs that failed after Lambda's retries. */
   public readonly scheduleDeadLetterQueue: sqs.Queue | undefined;
 
@@ -60,6 +68,20 @@ export class WarmerQueues {
         'a dead-letter queue is the end of the line: its messages are redriven by the control function',
       );
     }
+    this.continuationDeadLetterQueue = createSecureQueue(scope, 'ContinuationDeadLetterQueue', {
+      retentionPeriod: DEAD_LETTER_RETENTION,
+    });
+    this.continuationQueue = createSecureQueue(scope, 'ContinuationQueue', {
+      // Above the warm function's timeout, so a continuation is never handed to a second invocation
+      // while the first still works on it.
+      visibilityTimeout: visibilityFor(props.warmTimeout),
+      deadLetterQueue: { queue: this.continuationDeadLetterQueue, maxReceiveCount: 5 },
+    });
+    acknowledge(
+      this.continuationDeadLetterQueue,
+      'Serverless-SQSRedrivePolicy',
+      'a dead-letter queue is the end of the line: a continuation that failed five times is kept for inspection and redrive',
+    );
 
     this.scheduleDeadLetterQueue = props.scheduled
       ? createSecureQueue(scope, 'ScheduleDeadLetterQueue', { retentionPeriod: DEAD_LETTER_RETENTION })

@@ -26,6 +26,7 @@ import {
   type ServerlessCacheWarmerProps,
 } from '../../../infra/ServerlessCacheWarmer';
 import { CACHE_WARMER_OUTPUTS } from '../../../infra/stackOutputs';
+import { CONTINUATION_QUEUE_URL_VARIABLE } from '../../../infra/warmerFunctions';
 
 /** Synthesis (with esbuild even more) is slow on a small machine; the assertions themselves are not. */
 const SYNTH_TIMEOUT_MS = 60_000;
@@ -174,7 +175,7 @@ describe('schedule', () => {
       const { template } = synthesize({ warming: { strategy: WarmingStrategy.LAZY } });
       template.resourceCountIs('AWS::Scheduler::Schedule', 0);
       template.resourceCountIs('Custom::Trigger', 0);
-      template.resourceCountIs('AWS::SQS::Queue', 4);
+      template.resourceCountIs('AWS::SQS::Queue', 6);
     },
     SYNTH_TIMEOUT_MS,
   );
@@ -267,12 +268,12 @@ describe('queues', () => {
 
   it('encrypts every queue and refuses plain HTTP', () => {
     const queues = scheduled.template.findResources('AWS::SQS::Queue');
-    expect(Object.keys(queues)).toHaveLength(5);
+    expect(Object.keys(queues)).toHaveLength(7);
     for (const queue of Object.values(queues)) {
       expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
     }
     const policies = Object.values(scheduled.template.findResources('AWS::SQS::QueuePolicy'));
-    expect(policies).toHaveLength(5);
+    expect(policies).toHaveLength(7);
     for (const policy of policies) {
       expect(policy.Properties.PolicyDocument.Statement).toContainEqual(
         expect.objectContaining({
@@ -282,6 +283,59 @@ describe('queues', () => {
         }),
       );
     }
+  });
+});
+
+describe('continuation queue: a run goes on in a fresh warm invocation', () => {
+  /** The logical id of the (one) resource of `type` whose id matches `pattern`. */
+  const logicalIdOf = (template: Template, type: string, pattern: RegExp): string => {
+    const ids = Object.keys(template.findResources(type)).filter((id) => pattern.test(id));
+    expect(ids).toHaveLength(1);
+    return ids[0] as string;
+  };
+  const queueId = logicalIdOf(scheduled.template, 'AWS::SQS::Queue', /^WarmerContinuationQueue/);
+  const deadLetterId = logicalIdOf(
+    scheduled.template,
+    'AWS::SQS::Queue',
+    /^WarmerContinuationDeadLetterQueue/,
+  );
+  const warmTimeout = Object.values(scheduled.template.findResources('AWS::Lambda::Function')).find(
+    (resource) => resource.Properties.Description === 'Cache warmer: warm',
+  )?.Properties.Timeout as number;
+
+  it('hides a continuation for longer than a warm invocation may run, and dead-letters it after 5 receives', () => {
+    const queue = scheduled.template.findResources('AWS::SQS::Queue')[queueId]?.Properties;
+    expect(queue.VisibilityTimeout).toBeGreaterThan(warmTimeout);
+    expect(queue.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': [deadLetterId, 'Arn'] },
+      maxReceiveCount: 5,
+    });
+    expect(queue.SqsManagedSseEnabled).toBe(true);
+  });
+
+  it('feeds the warm function one continuation at a time, with item failures', () => {
+    scheduled.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
+      FunctionName: { Ref: Match.stringLikeRegexp('^WarmerwarmFunction') },
+      BatchSize: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+
+  it('lets the warm function alone send to and receive from it, and tells it the URL', () => {
+    const onQueue = (role: RegExp) =>
+      statementsOf(scheduled.template, role)
+        .filter((statement) => JSON.stringify(statement.Resource).includes(queueId))
+        .flatMap(actionsOf);
+    expect(onQueue(/^WarmerwarmRole/)).toEqual(
+      expect.arrayContaining(['sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage']),
+    );
+    for (const other of [/^WarmerconsumeRole/, /^WarmertrackRole/, /^WarmercontrolRole/]) {
+      expect(onQueue(other)).toEqual([]);
+    }
+    expect(environmentOf(scheduled.template, 'warm')[CONTINUATION_QUEUE_URL_VARIABLE]).toEqual({
+      Ref: queueId,
+    });
   });
 });
 
@@ -1066,7 +1120,12 @@ describe('network: VPC endpoints or NAT', () => {
 
 describe('alarms and dashboard', () => {
   it('alarms when any dead-letter queue holds a message', () => {
-    for (const queue of ['WarmDeadLetterQueue', 'AccessDeadLetterQueue', 'ScheduleDeadLetterQueue']) {
+    for (const queue of [
+      'WarmDeadLetterQueue',
+      'AccessDeadLetterQueue',
+      'ContinuationDeadLetterQueue',
+      'ScheduleDeadLetterQueue',
+    ]) {
       scheduled.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         MetricName: 'ApproximateNumberOfMessagesVisible',
         Namespace: 'AWS/SQS',

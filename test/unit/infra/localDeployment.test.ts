@@ -10,9 +10,14 @@ import {
   planLocalDeployment,
 } from '../../../functions/local/localDeployment';
 import { ServerlessCacheWarmer } from '../../../infra/ServerlessCacheWarmer';
+import { CONTINUATION_QUEUE_URL_VARIABLE } from '../../../infra/warmerFunctions';
 
 /** Variables that only make sense in Lambda: the local runtime runs TypeScript with its own source maps. */
-const AWS_ONLY_VARIABLES = ['NODE_OPTIONS'];
+const AWS_ONLY_VARIABLES = [
+  'NODE_OPTIONS',
+  // The local runtime has no continuation queue until the warm function's continuations reach it.
+  CONTINUATION_QUEUE_URL_VARIABLE,
+];
 
 const CACHE_URL = 'redis://cache.internal:6379';
 
