@@ -17,7 +17,12 @@ import { ConfigurationError, resolveWarmingConfig, type WarmingConfig } from '..
 import { type ResourceName, readResources, resourceVariables } from '../functions/handlers/environment';
 import type { CacheProps } from './cacheConnection';
 import { CacheNetwork, type VpcEgress } from './cacheNetwork';
-import { type FunctionHandler, VALUE_MODULE_FILE } from './functionBundling';
+import {
+  ENCODER_MODULE_FILE,
+  type FunctionHandler,
+  type UserModule,
+  VALUE_MODULE_FILE,
+} from './functionBundling';
 import { createAlarms, createDashboard, dashboardUrl } from './monitoring';
 import { CACHE_WARMER_OUTPUTS, type CacheWarmerOutput } from './stackOutputs';
 import { type FunctionTimeouts, WarmerFunctions } from './warmerFunctions';
@@ -65,6 +70,15 @@ export interface ServerlessCacheWarmerProps {
    * @default none
    */
   valueModuleEntry?: string;
+  /**
+   * A module of yours that exports `encode(key, value)` (returning the bytes or string to store, and
+   * optionally `decode(key, bytes)`), as the cache encoding: a path on this machine (TypeScript or
+   * JavaScript) that is bundled with its imports beside the consume function's handler, which then
+   * encodes every value with it (`CODOMYRMEX_WARMING_CACHE_ENCODING=module`). Excludes
+   * `cacheValues.encoding`; `cacheValues.compression` still applies after it.
+   * @default none: values are encoded as `cacheValues.encoding` says
+   */
+  encoderModuleEntry?: string;
   /** The cache. @default `{ create: {} }`: a new ElastiCache Serverless cache for Valkey in a new VPC */
   cache?: CacheProps;
   /**
@@ -162,6 +176,50 @@ const checkConsumerMaxConcurrency = (value: number): number => {
   return value;
 };
 
+/** @throws Error when the module a `…ModuleEntry` prop names is not there to bundle. */
+const requireModuleFile = (prop: string, entry: string | undefined): void => {
+  if (entry !== undefined && !existsSync(entry)) throw new Error(`${prop} ${entry} does not exist`);
+};
+
+/**
+ * The user's modules bundled beside the consume handler, and the encoding variables an encoder module
+ * sets. @throws Error when the encoder module contradicts `cacheValues`.
+ */
+const consumeModules = (
+  props: ServerlessCacheWarmerProps,
+): { modules: UserModule[]; encoding: Partial<Record<ResourceName, string>> } => {
+  const { valueModuleEntry, encoderModuleEntry, cacheValues } = props;
+  if (encoderModuleEntry !== undefined) {
+    if (cacheValues?.encoding !== undefined) {
+      throw new ConfigurationError(
+        'encoderModuleEntry',
+        'set cacheValues.encoding or encoderModuleEntry, not both: each is how the consume function encodes values',
+      );
+    }
+    if (cacheValues?.valueType === 'hash') {
+      throw new ConfigurationError(
+        'encoderModuleEntry',
+        'a hash value type writes each field as it is: it takes no encoder module',
+      );
+    }
+    requireModuleFile('encoderModuleEntry', encoderModuleEntry);
+  }
+  return {
+    modules: [
+      ...(valueModuleEntry
+        ? [{ entry: valueModuleEntry, file: VALUE_MODULE_FILE, prop: 'valueModuleEntry' }]
+        : []),
+      ...(encoderModuleEntry
+        ? [{ entry: encoderModuleEntry, file: ENCODER_MODULE_FILE, prop: 'encoderModuleEntry' }]
+        : []),
+    ],
+    // Lambda starts a function in its code's directory, where the module is bundled.
+    encoding: encoderModuleEntry
+      ? { cacheEncoding: 'module', cacheEncoderModule: `./${ENCODER_MODULE_FILE}` }
+      : {},
+  };
+};
+
 /**
  * The value source the consume function is given: a `valueModuleEntry` becomes a `module` source of
  * the bundled file. @throws Error for props that contradict each other.
@@ -177,9 +235,7 @@ const consumeValueSource = (props: ServerlessCacheWarmerProps): ValueSourceConfi
       'a module value source runs only the module the construct bundles: set valueModuleEntry to its path on this machine',
     );
   }
-  if (props.valueModuleEntry && !existsSync(props.valueModuleEntry)) {
-    throw new Error(`valueModuleEntry ${props.valueModuleEntry} does not exist`);
-  }
+  requireModuleFile('valueModuleEntry', props.valueModuleEntry);
   return props.valueModuleEntry
     ? // Lambda starts a function in its code's directory, where the module is bundled.
       { type: 'module', path: `./${VALUE_MODULE_FILE}` }
@@ -259,6 +315,7 @@ export class ServerlessCacheWarmer extends Construct {
     this.config = resolveWarmingConfig(props.warming);
     const valueSource = consumeValueSource(props);
     checkCacheValues(props.cacheValues);
+    const userModules = consumeModules(props);
     const maxMessageBytes = props.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     const consumerBatchSize = props.consumerBatchSize ?? 10;
     const warmReachesCache = this.config.ttlSeconds > 0;
@@ -297,13 +354,14 @@ export class ServerlessCacheWarmer extends Construct {
       maxMessageBytes,
       keySources: props.keySources,
       valueSource,
-      valueModuleEntry: props.valueModuleEntry,
+      consumeModules: userModules.modules,
       consumeCacheResources: {
         ...(props.versionField ? { versionField: props.versionField } : {}),
         cacheKeyTemplate: props.cacheValues?.keyTemplate,
         cacheEncoding: props.cacheValues?.encoding,
         cacheCompression: props.cacheValues?.compression,
         cacheValueType: props.cacheValues?.valueType,
+        ...userModules.encoding,
       },
       warmCacheResources: warmReachesCache
         ? { ...network.connection.variables, cacheKeyTemplate: props.cacheValues?.keyTemplate }

@@ -132,6 +132,19 @@ export const variantBuildOptions = (
 /** The file a user module value source is bundled into, beside the consume function's `index.mjs`. */
 export const VALUE_MODULE_FILE = 'value-module.mjs';
 
+/** The file a user encoder module (`encode(key, value)`) is bundled into, beside the consume function's `index.mjs`. */
+export const ENCODER_MODULE_FILE = 'encoder-module.mjs';
+
+/** A module of the user's, bundled at synth beside a handler. */
+export interface UserModule {
+  /** Its path on the synth machine. */
+  entry: string;
+  /** The file it becomes beside the handler: {@link VALUE_MODULE_FILE} or {@link ENCODER_MODULE_FILE}. */
+  file: string;
+  /** The construct prop that named it, for errors. */
+  prop: string;
+}
+
 /** The sources in a source variable's JSON (one source or an array of them). */
 const sourcesIn = (json: string | undefined): ({ type?: unknown; headers?: unknown } | null)[] => {
   if (json === undefined) return [];

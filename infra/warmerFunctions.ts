@@ -12,7 +12,7 @@ import type { WarmingConfig } from '../functions/core';
 import { functionEnvironment, type ResourceName } from '../functions/handlers/environment';
 import { grantCacheAccess } from './cacheConnection';
 import type { CacheNetwork } from './cacheNetwork';
-import type { FunctionHandler } from './functionBundling';
+import type { FunctionHandler, UserModule } from './functionBundling';
 import { functionCode } from './functionCode';
 import { acknowledge, arnFinding } from './nagAcknowledgements';
 import { grantRunStore } from './runStoreGrants';
@@ -44,8 +44,8 @@ export interface WarmerFunctionsProps {
   maxMessageBytes: number;
   keySources: readonly KeySourceConfig[] | undefined;
   valueSource: ValueSourceConfig | undefined;
-  /** A user module bundled beside the consume handler as its value source. */
-  valueModuleEntry: string | undefined;
+  /** The user's modules bundled beside the consume handler: its value source, its encoder. */
+  consumeModules: readonly UserModule[];
   /** The consume function's value layout variables (key template, encoding, version field, …). */
   consumeCacheResources: Partial<Record<ResourceName, string>>;
   /** The warm function's cache variables when it reaches the cache (TTL-aware), else none. */
@@ -114,8 +114,8 @@ interface FunctionOptions {
   inVpc: boolean;
   /** Where failed asynchronous invocations go. */
   deadLetterQueue?: sqs.IQueue | undefined;
-  /** A user module bundled beside the handler as its value source. */
-  valueModuleEntry?: string | undefined;
+  /** The user's modules bundled beside the handler. */
+  userModules?: readonly UserModule[];
 }
 
 /**
@@ -175,7 +175,7 @@ export class WarmerFunctions {
       },
       extra: props.valueSource ? { [VALUE_SOURCE_VARIABLE]: JSON.stringify(props.valueSource) } : {},
       inVpc: true,
-      valueModuleEntry: props.valueModuleEntry,
+      userModules: props.consumeModules,
     });
     this.trackFunction = this.createFunction('track', {
       timeout: timeouts.track,
@@ -288,7 +288,7 @@ export class WarmerFunctions {
     };
     const handlerFunction = new lambda.Function(this.scope, `${name}Function`, {
       ...(options.deadLetterQueue ? { deadLetterQueue: options.deadLetterQueue } : {}),
-      code: functionCode(name, environment, options.valueModuleEntry),
+      code: functionCode(name, environment, options.userModules),
       handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,

@@ -13,10 +13,11 @@ import { KEY_SOURCES_VARIABLE, VALUE_SOURCE_VARIABLE } from '../../../functions/
 import { RUNS_TABLE, TRACKER_TABLE, TTL_ATTRIBUTE } from '../../../functions/adapters/tables';
 import { loadModuleValueLoader } from '../../../functions/adapters/valueSources';
 import { environmentVariableFor, WarmingStrategy } from '../../../functions/core';
+import { loadCacheEncoder } from '../../../functions/handlers/cacheStore';
 import { resourceVariable } from '../../../functions/handlers/environment';
 import { CacheWarmerStack } from '../../../infra/CacheWarmerStack';
 import type { ExistingCacheProps } from '../../../infra/cacheConnection';
-import { VALUE_MODULE_FILE } from '../../../infra/functionBundling';
+import { ENCODER_MODULE_FILE, VALUE_MODULE_FILE } from '../../../infra/functionBundling';
 import { HANDLER_METRICS } from '../../../infra/monitoring';
 import { RUN_STORE_ACTIONS } from '../../../infra/runStoreGrants';
 import {
@@ -669,6 +670,80 @@ describe('value source module', () => {
           ['{user}:2', { slot: calculateSlot('{user}:2') }],
         ]),
       );
+    },
+    BUNDLING_TIMEOUT_MS,
+  );
+});
+
+describe('encoder module', () => {
+  const encoderEntry = fileURLToPath(new URL('fixtures/encoderModule.ts', import.meta.url));
+  const valueEntry = fileURLToPath(new URL('fixtures/valueModule.ts', import.meta.url));
+
+  it('rejects an encoder module beside cacheValues.encoding or a hash value type, and one that does not exist', () => {
+    expect(() => synthesize({ encoderModuleEntry: encoderEntry, cacheValues: { encoding: 'json' } })).toThrow(
+      /^encoderModuleEntry: set cacheValues.encoding or encoderModuleEntry, not both/,
+    );
+    expect(() =>
+      synthesize({ encoderModuleEntry: encoderEntry, cacheValues: { valueType: 'hash' } }),
+    ).toThrow(/^encoderModuleEntry: a hash value type .* takes no encoder module/);
+    expect(() => synthesize({ encoderModuleEntry: `${encoderEntry}.missing` })).toThrow(
+      /^encoderModuleEntry .*encoderModule\.ts\.missing does not exist$/,
+    );
+  });
+
+  it('sets the module encoding on the consume function alone, with compression still after it', () => {
+    const { template } = synthesize({
+      encoderModuleEntry: encoderEntry,
+      cacheValues: { compression: 'gzip' },
+      warming: { ttlSeconds: 600 },
+    });
+    expect(environmentOf(template, 'consume')).toMatchObject({
+      [resourceVariable('cacheEncoding')]: 'module',
+      [resourceVariable('cacheEncoderModule')]: `./${ENCODER_MODULE_FILE}`,
+      [resourceVariable('cacheCompression')]: 'gzip',
+    });
+    expect(environmentOf(template, 'warm')).not.toHaveProperty(resourceVariable('cacheEncoderModule'));
+  });
+
+  it(
+    'bundles the encoder and its imports beside the consume handler and the value module, where the handler loads it',
+    async () => {
+      const { app, template } = synthesize(
+        {
+          valueModuleEntry: valueEntry,
+          encoderModuleEntry: encoderEntry,
+          cache: { create: { auth: 'none' } },
+        },
+        true,
+      );
+      const consume = Object.values(template.findResources('AWS::Lambda::Function')).find(
+        (resource) => resource.Properties.Description === 'Cache warmer: consume',
+      );
+      const assetHash = String(consume?.Properties.Code.S3Key).replace(/\.zip$/, '');
+      const assetDirectory = join(app.synth().directory, `asset.${assetHash}`);
+      expect(readdirSync(assetDirectory).sort()).toEqual(
+        [
+          'index.mjs',
+          'index.mjs.map',
+          VALUE_MODULE_FILE,
+          `${VALUE_MODULE_FILE}.map`,
+          ENCODER_MODULE_FILE,
+          `${ENCODER_MODULE_FILE}.map`,
+        ].sort(),
+      );
+      expect(readFileSync(join(assetDirectory, ENCODER_MODULE_FILE), 'utf8')).not.toMatch(
+        /from\s*["']cluster-key-slot["']/,
+      );
+      const variables = consume?.Properties.Environment.Variables as Record<string, string>;
+      const encoder = await loadCacheEncoder({
+        ...variables,
+        // As Lambda would, from the code's directory.
+        [resourceVariable('cacheEncoderModule')]: join(
+          assetDirectory,
+          variables[resourceVariable('cacheEncoderModule')] as string,
+        ),
+      });
+      expect(encoder?.encode('{user}:2', { id: 2 })).toBe(`${calculateSlot('{user}:2')}|{"id":2}`);
     },
     BUNDLING_TIMEOUT_MS,
   );
