@@ -93,7 +93,7 @@ export const createAlarms = (scope: Construct, warmer: MonitoredWarmer): Record<
   alarms.ConsumeThrottles = alarmAbove(
     'ConsumeThrottles',
     warmer.consumeFunction.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' }),
-    'The consume function was throttled: raise the account concurrency or lower maxWorkers',
+    'The consume function was throttled: raise the account Lambda concurrency or lower consumerMaxConcurrency',
   );
   alarms.WarmQueueOldestMessage = alarmAbove(
     'WarmQueueOldestMessage',
