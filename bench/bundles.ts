@@ -76,7 +76,7 @@ const bundleHandler = async (handler: Handler, outfile: string, define: Record<s
 const kibOf = (file: string): number => statSync(file).size / 1024;
 
 /**
- * Bundles each handler as the `CacheWarmer` construct does for the example stack (the same esbuild
+ * Bundles each handler as the `ServerlessCacheWarmer` construct does for the example stack (the same esbuild
  * options, the parts its configuration uses), and a bundle that only imports `@aws-sdk/client-sqs` as
  * the reference; reports each handler's size against the goal (and, beside it, the size with every
  * optional part), and its cold import time as a ratio of the reference's, each the median of fresh

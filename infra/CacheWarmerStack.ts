@@ -1,26 +1,26 @@
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { WarmingStrategy } from '../functions/core';
-import { CacheWarmer, type CacheWarmerProps } from './CacheWarmer';
+import { ServerlessCacheWarmer, type ServerlessCacheWarmerProps } from './ServerlessCacheWarmer';
 
 /** Settings of the example stack: the construct's props, defaulted to a scheduled warmer. */
 export interface CacheWarmerStackProps extends StackProps {
   /** @default a SCHEDULED warmer every 5 minutes, static keys, an HTTP origin, a new Valkey cache */
-  warmer?: CacheWarmerProps;
+  warmer?: ServerlessCacheWarmerProps;
 }
 
 /**
- * The example deployment: one `CacheWarmer`, environment-agnostic so `cdk synth` needs no credentials.
+ * The example deployment: one `ServerlessCacheWarmer`, environment-agnostic so `cdk synth` needs no credentials.
  *
  * @example
  * new CacheWarmerStack(app, 'CacheWarmers', { warmer: { warming: { strategy: WarmingStrategy.LAZY } } });
  */
 export class CacheWarmerStack extends Stack {
-  public readonly warmer: CacheWarmer;
+  public readonly warmer: ServerlessCacheWarmer;
 
   public constructor(scope: Construct, id: string, props: CacheWarmerStackProps = {}) {
     super(scope, id, props);
-    this.warmer = new CacheWarmer(
+    this.warmer = new ServerlessCacheWarmer(
       this,
       'Warmer',
       props.warmer ?? {

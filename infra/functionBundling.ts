@@ -14,7 +14,7 @@ const BUNDLE_ALIASES = {
 } as const;
 
 /**
- * The esbuild settings of every function bundle, defined once: the `CacheWarmer` construct hands them
+ * The esbuild settings of every function bundle, defined once: the `ServerlessCacheWarmer` construct hands them
  * to `NodejsFunction`, and `npm run bench` bundles the handlers with them to measure size and load time.
  * The AWS SDK is bundled too (nothing is external): a minified bundle cold-starts faster than the
  * runtime's copy of the SDK.
@@ -131,6 +131,19 @@ export const variantBuildOptions = (
 
 /** The file a user module value source is bundled into, beside the consume function's `index.mjs`. */
 export const VALUE_MODULE_FILE = 'value-module.mjs';
+
+/** The file a user encoder module (`encode(key, value)`) is bundled into, beside the consume function's `index.mjs`. */
+export const ENCODER_MODULE_FILE = 'encoder-module.mjs';
+
+/** A module of the user's, bundled at synth beside a handler. */
+export interface UserModule {
+  /** Its path on the synth machine. */
+  entry: string;
+  /** The file it becomes beside the handler: {@link VALUE_MODULE_FILE} or {@link ENCODER_MODULE_FILE}. */
+  file: string;
+  /** The construct prop that named it, for errors. */
+  prop: string;
+}
 
 /** The sources in a source variable's JSON (one source or an array of them). */
 const sourcesIn = (json: string | undefined): ({ type?: unknown; headers?: unknown } | null)[] => {

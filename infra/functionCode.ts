@@ -12,7 +12,7 @@ import {
   handlerEntry,
   PREBUILT_FUNCTIONS_DIRECTORY,
   PROJECT_ROOT,
-  VALUE_MODULE_FILE,
+  type UserModule,
   variantBuildOptions,
 } from './functionBundling';
 
@@ -35,14 +35,14 @@ const esbuildFrom = (from: string, why: string): Esbuild => {
  * The code of one of the construct's functions, `index.handler` in it: the prebuilt bundle of the
  * package (`dist/lambda/<variant>`) that holds the parts `environment` uses, as it is. Run from the
  * project's sources, the construct builds that bundle at synth instead, with the project's esbuild.
- * A `valueModuleEntry` is the user's own code: it is bundled at synth, with the esbuild of the user's
- * project, beside the handler as {@link VALUE_MODULE_FILE}. Both go through CDK asset bundling, so a
- * stack CDK does not bundle (`cdk deploy OtherStack`, tests) skips them.
+ * The user's own modules (`valueModuleEntry`, `encoderModuleEntry`) are bundled at synth, with the
+ * esbuild of the user's project, beside the handler as their `file`. Both go through CDK asset
+ * bundling, so a stack CDK does not bundle (`cdk deploy OtherStack`, tests) skips them.
  */
 export const functionCode = (
   handler: FunctionHandler,
   environment: Readonly<Record<string, string>>,
-  valueModuleEntry?: string,
+  userModules: readonly UserModule[] = [],
 ): lambda.Code => {
   const variant = functionVariant(handler, environment);
   const prebuilt = fileURLToPath(
@@ -54,14 +54,14 @@ export const functionCode = (
       `the prebuilt code of the ${handler} function is missing from ${prebuilt}: reinstall the package`,
     );
   }
-  if (packaged && !valueModuleEntry) return lambda.Code.fromAsset(prebuilt);
+  if (packaged && userModules.length === 0) return lambda.Code.fromAsset(prebuilt);
   return lambda.Code.fromAsset(packaged ? prebuilt : join(PROJECT_ROOT, 'functions'), {
     assetHashType: AssetHashType.OUTPUT,
     bundling: {
       // Never pulled or run: local bundling always succeeds or throws.
       image: lambda.Runtime.NODEJS_24_X.bundlingImage,
       // CDK reuses a bundle with the same source and options within a synth: these tell the bundles apart.
-      command: [variant.name, ...(valueModuleEntry ? [resolve(valueModuleEntry)] : [])],
+      command: [variant.name, ...userModules.map(({ entry, file }) => `${file}=${resolve(entry)}`)],
       local: {
         tryBundle: (outputDir) => {
           if (packaged) cpSync(prebuilt, outputDir, { recursive: true });
@@ -69,17 +69,17 @@ export const functionCode = (
             esbuildFrom(PROJECT_ROOT, 'the construct run from its sources').buildSync(
               variantBuildOptions(handler, variant, outputDir),
             );
-          if (valueModuleEntry) {
-            const entry = resolve(valueModuleEntry);
-            const {
-              alias: _credentialsForOurCode,
-              absWorkingDir: _ourRoot,
-              ...options
-            } = FUNCTION_BUNDLE_OPTIONS;
-            esbuildFrom(entry, 'valueModuleEntry').buildSync({
+          const {
+            alias: _credentialsForOurCode,
+            absWorkingDir: _ourRoot,
+            ...options
+          } = FUNCTION_BUNDLE_OPTIONS;
+          for (const { entry, file, prop } of userModules) {
+            const path = resolve(entry);
+            esbuildFrom(path, prop).buildSync({
               ...options,
-              entryPoints: [entry],
-              outfile: join(outputDir, VALUE_MODULE_FILE),
+              entryPoints: [path],
+              outfile: join(outputDir, file),
               logLevel: 'error',
             });
           }

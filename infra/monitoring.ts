@@ -42,6 +42,7 @@ export interface MonitoredWarmer {
   warmQueue: sqs.IQueue;
   warmDeadLetterQueue: sqs.IQueue;
   accessDeadLetterQueue: sqs.IQueue;
+  continuationDeadLetterQueue: sqs.IQueue;
   scheduleDeadLetterQueue: sqs.IQueue | undefined;
   warmFunction: lambda.IFunction;
   consumeFunction: lambda.IFunction;
@@ -73,6 +74,7 @@ export const createAlarms = (scope: Construct, warmer: MonitoredWarmer): Record<
   const deadLetterQueues: Record<string, sqs.IQueue | undefined> = {
     WarmDeadLetterQueueNotEmpty: warmer.warmDeadLetterQueue,
     AccessDeadLetterQueueNotEmpty: warmer.accessDeadLetterQueue,
+    ContinuationDeadLetterQueueNotEmpty: warmer.continuationDeadLetterQueue,
     ScheduleDeadLetterQueueNotEmpty: warmer.scheduleDeadLetterQueue,
   };
   for (const [id, queue] of Object.entries(deadLetterQueues)) {
@@ -91,7 +93,7 @@ export const createAlarms = (scope: Construct, warmer: MonitoredWarmer): Record<
   alarms.ConsumeThrottles = alarmAbove(
     'ConsumeThrottles',
     warmer.consumeFunction.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' }),
-    'The consume function was throttled: raise the account concurrency or lower maxWorkers',
+    'The consume function was throttled: raise the account Lambda concurrency or lower consumerMaxConcurrency',
   );
   alarms.WarmQueueOldestMessage = alarmAbove(
     'WarmQueueOldestMessage',

@@ -1,5 +1,5 @@
 /**
- * The ids of the `CacheWarmer` construct's stack outputs. CloudFormation reports each under a
+ * The ids of the `ServerlessCacheWarmer` construct's stack outputs. CloudFormation reports each under a
  * logical id that CDK derives from the construct path, e.g. `WarmerWarmFunctionName6CC91AB3` for
  * `WarmFunctionName` in a construct with id `Warmer`. This file imports nothing from CDK, so the
  * CLI can read the names without loading it.

@@ -34,5 +34,5 @@ export const OMITTED = 'omitted';
 export const omittedFromBundle = (variable: string, what: string): ConfigurationError =>
   new ConfigurationError(
     variable,
-    `${what}, which this function was deployed without (its bundle holds only what its configuration used at deploy time): configure it in the CacheWarmer construct's props and deploy again`,
+    `${what}, which this function was deployed without (its bundle holds only what its configuration used at deploy time): configure it in the ServerlessCacheWarmer construct's props and deploy again`,
   );

@@ -8,6 +8,11 @@ export const PRICES = {
   sqsBilledChunkBytes: 65_536,
   /** Lambda, per invocation. */
   lambdaPerInvocationUsd: 0.2 / 1_000_000,
+  /** Lambda compute on arm64, per GB-second. */
+  lambdaArmPerGbSecondUsd: 0.0000133334,
+  /** DynamoDB on demand, per write request unit and per read request unit. */
+  dynamoDbPerWriteUnitUsd: 0.625 / 1_000_000,
+  dynamoDbPerReadUnitUsd: 0.125 / 1_000_000,
 } as const;
 
 /**

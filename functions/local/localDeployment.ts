@@ -14,7 +14,7 @@ export const FUNCTION_KINDS = ['warm', 'consume', 'track', 'control'] as const;
 export type FunctionKind = (typeof FUNCTION_KINDS)[number];
 
 /**
- * What the local runtime deploys: the `CacheWarmer` construct's props that matter offline, with the
+ * What the local runtime deploys: the `ServerlessCacheWarmer` construct's props that matter offline, with the
  * construct's defaults. Durations are seconds.
  */
 export interface LocalDeploymentOptions {
@@ -111,7 +111,7 @@ export interface LocalResources {
   trackerTable: string;
 }
 
-/** The construct's fixed settings (infra/CacheWarmer.ts); a unit test checks them against a synthesized stack. */
+/** The construct's fixed settings (infra/ServerlessCacheWarmer.ts); a unit test checks them against a synthesized stack. */
 const MAX_RECEIVE_COUNT = 5;
 const VISIBILITY_TIMEOUTS_PER_FUNCTION_TIMEOUT = 6;
 const DLQ_RETENTION_SECONDS = 14 * 24 * 3_600;

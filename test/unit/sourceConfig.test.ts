@@ -289,7 +289,9 @@ describe('createKeyProvider', () => {
 
     expect(error.setting).toBe(KEY_SOURCES_VARIABLE);
     expect(error.message).toMatch(/0 \(s3\) needs the S3 client, which this function was deployed without/);
-    expect(error.message).toMatch(/configure it in the CacheWarmer construct's props and deploy again/);
+    expect(error.message).toMatch(
+      /configure it in the ServerlessCacheWarmer construct's props and deploy again/,
+    );
   });
 
   it('reads hot keys from the injected tracker, weighted by count times the source weight', async () => {

@@ -30,7 +30,7 @@ const pickOutput = (stackName: string, outputs: readonly Output[], id: string, s
 };
 
 /**
- * Finds the warm and control functions of a deployed `CacheWarmer` from its stack's outputs.
+ * Finds the warm and control functions of a deployed `ServerlessCacheWarmer` from its stack's outputs.
  * @throws TargetUnavailableError when the stack does not exist or has no cache warmer outputs
  *
  * @example

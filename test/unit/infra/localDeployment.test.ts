@@ -9,10 +9,15 @@ import {
   functionEnvironments,
   planLocalDeployment,
 } from '../../../functions/local/localDeployment';
-import { CacheWarmer } from '../../../infra/CacheWarmer';
+import { ServerlessCacheWarmer } from '../../../infra/ServerlessCacheWarmer';
+import { CONTINUATION_QUEUE_URL_VARIABLE } from '../../../infra/warmerFunctions';
 
 /** Variables that only make sense in Lambda: the local runtime runs TypeScript with its own source maps. */
-const AWS_ONLY_VARIABLES = ['NODE_OPTIONS'];
+const AWS_ONLY_VARIABLES = [
+  'NODE_OPTIONS',
+  // The local runtime has no continuation queue until the warm function's continuations reach it.
+  CONTINUATION_QUEUE_URL_VARIABLE,
+];
 
 const CACHE_URL = 'redis://cache.internal:6379';
 const CACHE_VALUES = { keyTemplate: 'app:v3:{key}', encoding: 'msgpack', compression: 'gzip' } as const;
@@ -27,19 +32,6 @@ interface Resource {
 
 /** The construct and the local runtime planned from the same settings. */
 const deployBoth = (warming: Partial<WarmingConfig>) => {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  const stack = new Stack(app, 'Test');
-  new CacheWarmer(stack, 'Warmer', {
-    warming,
-    keySources: [{ type: 'static', keys: ['home'] }],
-    valueSource: { type: 'http', urlTemplate: 'https://api.example.com/items/{key}' },
-    cache: { existing: { url: CACHE_URL } },
-    cacheValues: CACHE_VALUES,
-    consumerTimeout: Duration.seconds(45),
-    consumerBatchSize: 5,
-    versionField: 'version',
-  });
-  const resources = Template.fromStack(stack).toJSON().Resources as Record<string, Resource>;
   const plan = planLocalDeployment({
     warming,
     keySources: [{ type: 'static', keys: ['home'] }],
@@ -50,6 +42,22 @@ const deployBoth = (warming: Partial<WarmingConfig>) => {
     consumerBatchSize: 5,
     versionField: 'version',
   });
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new Stack(app, 'Test');
+  new ServerlessCacheWarmer(stack, 'Warmer', {
+    warming,
+    keySources: [{ type: 'static', keys: ['home'] }],
+    valueSource: { type: 'http', urlTemplate: 'https://api.example.com/items/{key}' },
+    cache: { existing: { url: CACHE_URL } },
+    cacheValues: CACHE_VALUES,
+    consumerTimeout: Duration.seconds(45),
+    consumerBatchSize: 5,
+    versionField: 'version',
+    // One machine runs the local consumers, so it keeps them to maxWorkers; the construct's own default
+    // is sized for Lambda (docs/operations.md).
+    consumerMaxConcurrency: plan.eventSources.consume.maximumConcurrency,
+  });
+  const resources = Template.fromStack(stack).toJSON().Resources as Record<string, Resource>;
   const local = functionEnvironments(plan, {
     warmQueueUrl: 'http://127.0.0.1:1/000000000000/warm',
     warmDlqUrl: 'http://127.0.0.1:1/000000000000/warm-dlq',
@@ -84,7 +92,7 @@ describe.each([
       ttlSeconds: 3_600,
     },
   },
-])('the local runtime deploys $name as the CacheWarmer construct does', ({ warming }) => {
+])('the local runtime deploys $name as the ServerlessCacheWarmer construct does', ({ warming }) => {
   const { plan, local, resources, functionId, ofType } = deployBoth(warming);
 
   it.each(FUNCTION_KINDS)('gives the %s function the same variables, but for the AWS-only ones', (kind) => {

@@ -13,14 +13,21 @@ import { KEY_SOURCES_VARIABLE, VALUE_SOURCE_VARIABLE } from '../../../functions/
 import { RUNS_TABLE, TRACKER_TABLE, TTL_ATTRIBUTE } from '../../../functions/adapters/tables';
 import { loadModuleValueLoader } from '../../../functions/adapters/valueSources';
 import { environmentVariableFor, WarmingStrategy } from '../../../functions/core';
+import { loadCacheEncoder } from '../../../functions/handlers/cacheStore';
 import { resourceVariable } from '../../../functions/handlers/environment';
-import { CacheWarmer, type CacheWarmerProps, SERVERLESS_CACHE_PORTS } from '../../../infra/CacheWarmer';
 import { CacheWarmerStack } from '../../../infra/CacheWarmerStack';
 import type { ExistingCacheProps } from '../../../infra/cacheConnection';
-import { VALUE_MODULE_FILE } from '../../../infra/functionBundling';
+import { ENCODER_MODULE_FILE, VALUE_MODULE_FILE } from '../../../infra/functionBundling';
 import { HANDLER_METRICS } from '../../../infra/monitoring';
 import { RUN_STORE_ACTIONS } from '../../../infra/runStoreGrants';
+import {
+  DEFAULT_CONSUMER_MAX_CONCURRENCY,
+  SERVERLESS_CACHE_PORTS,
+  ServerlessCacheWarmer,
+  type ServerlessCacheWarmerProps,
+} from '../../../infra/ServerlessCacheWarmer';
 import { CACHE_WARMER_OUTPUTS } from '../../../infra/stackOutputs';
+import { CONTINUATION_QUEUE_URL_VARIABLE } from '../../../infra/warmerFunctions';
 
 /** Synthesis (with esbuild even more) is slow on a small machine; the assertions themselves are not. */
 const SYNTH_TIMEOUT_MS = 60_000;
@@ -29,7 +36,7 @@ const BUNDLING_TIMEOUT_MS = 240_000;
 interface Synthesized {
   app: App;
   stack: Stack;
-  warmer: CacheWarmer;
+  warmer: ServerlessCacheWarmer;
   template: Template;
 }
 
@@ -38,12 +45,16 @@ interface Synthesized {
  * skips esbuild for stacks that only check settings.
  */
 const synthesize = (
-  props: CacheWarmerProps | ((stack: Stack) => CacheWarmerProps),
+  props: ServerlessCacheWarmerProps | ((stack: Stack) => ServerlessCacheWarmerProps),
   bundle = false,
 ): Synthesized => {
   const app = new App(bundle ? {} : { context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new Stack(app, 'Test');
-  const warmer = new CacheWarmer(stack, 'Warmer', typeof props === 'function' ? props(stack) : props);
+  const warmer = new ServerlessCacheWarmer(
+    stack,
+    'Warmer',
+    typeof props === 'function' ? props(stack) : props,
+  );
   return { app, stack, warmer, template: Template.fromStack(stack) };
 };
 
@@ -165,7 +176,7 @@ describe('schedule', () => {
       const { template } = synthesize({ warming: { strategy: WarmingStrategy.LAZY } });
       template.resourceCountIs('AWS::Scheduler::Schedule', 0);
       template.resourceCountIs('Custom::Trigger', 0);
-      template.resourceCountIs('AWS::SQS::Queue', 4);
+      template.resourceCountIs('AWS::SQS::Queue', 6);
     },
     SYNTH_TIMEOUT_MS,
   );
@@ -258,12 +269,12 @@ describe('queues', () => {
 
   it('encrypts every queue and refuses plain HTTP', () => {
     const queues = scheduled.template.findResources('AWS::SQS::Queue');
-    expect(Object.keys(queues)).toHaveLength(5);
+    expect(Object.keys(queues)).toHaveLength(7);
     for (const queue of Object.values(queues)) {
       expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
     }
     const policies = Object.values(scheduled.template.findResources('AWS::SQS::QueuePolicy'));
-    expect(policies).toHaveLength(5);
+    expect(policies).toHaveLength(7);
     for (const policy of policies) {
       expect(policy.Properties.PolicyDocument.Statement).toContainEqual(
         expect.objectContaining({
@@ -276,28 +287,92 @@ describe('queues', () => {
   });
 });
 
+describe('continuation queue: a run goes on in a fresh warm invocation', () => {
+  /** The logical id of the (one) resource of `type` whose id matches `pattern`. */
+  const logicalIdOf = (template: Template, type: string, pattern: RegExp): string => {
+    const ids = Object.keys(template.findResources(type)).filter((id) => pattern.test(id));
+    expect(ids).toHaveLength(1);
+    return ids[0] as string;
+  };
+  const queueId = logicalIdOf(scheduled.template, 'AWS::SQS::Queue', /^WarmerContinuationQueue/);
+  const deadLetterId = logicalIdOf(
+    scheduled.template,
+    'AWS::SQS::Queue',
+    /^WarmerContinuationDeadLetterQueue/,
+  );
+  const warmTimeout = Object.values(scheduled.template.findResources('AWS::Lambda::Function')).find(
+    (resource) => resource.Properties.Description === 'Cache warmer: warm',
+  )?.Properties.Timeout as number;
+
+  it('hides a continuation for longer than a warm invocation may run, and dead-letters it after 5 receives', () => {
+    const queue = scheduled.template.findResources('AWS::SQS::Queue')[queueId]?.Properties;
+    expect(queue.VisibilityTimeout).toBeGreaterThan(warmTimeout);
+    expect(queue.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': [deadLetterId, 'Arn'] },
+      maxReceiveCount: 5,
+    });
+    expect(queue.SqsManagedSseEnabled).toBe(true);
+  });
+
+  it('feeds the warm function one continuation at a time, with item failures', () => {
+    scheduled.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
+      FunctionName: { Ref: Match.stringLikeRegexp('^WarmerwarmFunction') },
+      BatchSize: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+
+  it('lets the warm function alone send to and receive from it, and tells it the URL', () => {
+    const onQueue = (role: RegExp) =>
+      statementsOf(scheduled.template, role)
+        .filter((statement) => JSON.stringify(statement.Resource).includes(queueId))
+        .flatMap(actionsOf);
+    expect(onQueue(/^WarmerwarmRole/)).toEqual(
+      expect.arrayContaining(['sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage']),
+    );
+    for (const other of [/^WarmerconsumeRole/, /^WarmertrackRole/, /^WarmercontrolRole/]) {
+      expect(onQueue(other)).toEqual([]);
+    }
+    expect(environmentOf(scheduled.template, 'warm')[CONTINUATION_QUEUE_URL_VARIABLE]).toEqual({
+      Ref: queueId,
+    });
+  });
+});
+
 describe('event source mappings', () => {
-  it('feeds the consumer batchSize messages, with a window, maxWorkers concurrency and item failures', () => {
+  it('feeds the consumer batchSize messages, with a window, item failures and its own concurrency, not maxWorkers', () => {
     scheduled.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('WarmQueue'), 'Arn'] },
       FunctionName: { Ref: Match.stringLikeRegexp('consumeFunction') },
       BatchSize: 5,
       MaximumBatchingWindowInSeconds: 1,
-      ScalingConfig: { MaximumConcurrency: 8 },
+      ScalingConfig: { MaximumConcurrency: DEFAULT_CONSUMER_MAX_CONCURRENCY },
       FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
+    expect(scheduled.warmer.config.maxWorkers).not.toBe(DEFAULT_CONSUMER_MAX_CONCURRENCY);
   });
 
-  it(
-    'keeps the maximum concurrency at Lambda’s minimum of 2',
-    () => {
-      const { template } = synthesize({ warming: { maxWorkers: 1 } });
+  it.each([2, 1_000])(
+    'runs at most consumerMaxConcurrency (%i) consume invocations at once',
+    (consumerMaxConcurrency) => {
+      const { template } = synthesize({ consumerMaxConcurrency, warming: { maxWorkers: 16 } });
       template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         FunctionName: { Ref: Match.stringLikeRegexp('consumeFunction') },
-        ScalingConfig: { MaximumConcurrency: 2 },
+        ScalingConfig: { MaximumConcurrency: consumerMaxConcurrency },
       });
+      expect(environmentOf(template, 'consume')[environmentVariableFor('maxWorkers')]).toBe('16');
     },
     SYNTH_TIMEOUT_MS,
+  );
+
+  it.each([1, 1_001, 2.5, Number.NaN])(
+    'rejects a consumerMaxConcurrency of %s, naming the prop and the range',
+    (value) => {
+      expect(() => synthesize({ consumerMaxConcurrency: value })).toThrow(
+        /^consumerMaxConcurrency: must be a whole number from 2 to 1000 .*, got/,
+      );
+    },
   );
 
   it('feeds the track function from the access queue', () => {
@@ -595,6 +670,80 @@ describe('value source module', () => {
           ['{user}:2', { slot: calculateSlot('{user}:2') }],
         ]),
       );
+    },
+    BUNDLING_TIMEOUT_MS,
+  );
+});
+
+describe('encoder module', () => {
+  const encoderEntry = fileURLToPath(new URL('fixtures/encoderModule.ts', import.meta.url));
+  const valueEntry = fileURLToPath(new URL('fixtures/valueModule.ts', import.meta.url));
+
+  it('rejects an encoder module beside cacheValues.encoding or a hash value type, and one that does not exist', () => {
+    expect(() => synthesize({ encoderModuleEntry: encoderEntry, cacheValues: { encoding: 'json' } })).toThrow(
+      /^encoderModuleEntry: set cacheValues.encoding or encoderModuleEntry, not both/,
+    );
+    expect(() =>
+      synthesize({ encoderModuleEntry: encoderEntry, cacheValues: { valueType: 'hash' } }),
+    ).toThrow(/^encoderModuleEntry: a hash value type .* takes no encoder module/);
+    expect(() => synthesize({ encoderModuleEntry: `${encoderEntry}.missing` })).toThrow(
+      /^encoderModuleEntry .*encoderModule\.ts\.missing does not exist$/,
+    );
+  });
+
+  it('sets the module encoding on the consume function alone, with compression still after it', () => {
+    const { template } = synthesize({
+      encoderModuleEntry: encoderEntry,
+      cacheValues: { compression: 'gzip' },
+      warming: { ttlSeconds: 600 },
+    });
+    expect(environmentOf(template, 'consume')).toMatchObject({
+      [resourceVariable('cacheEncoding')]: 'module',
+      [resourceVariable('cacheEncoderModule')]: `./${ENCODER_MODULE_FILE}`,
+      [resourceVariable('cacheCompression')]: 'gzip',
+    });
+    expect(environmentOf(template, 'warm')).not.toHaveProperty(resourceVariable('cacheEncoderModule'));
+  });
+
+  it(
+    'bundles the encoder and its imports beside the consume handler and the value module, where the handler loads it',
+    async () => {
+      const { app, template } = synthesize(
+        {
+          valueModuleEntry: valueEntry,
+          encoderModuleEntry: encoderEntry,
+          cache: { create: { auth: 'none' } },
+        },
+        true,
+      );
+      const consume = Object.values(template.findResources('AWS::Lambda::Function')).find(
+        (resource) => resource.Properties.Description === 'Cache warmer: consume',
+      );
+      const assetHash = String(consume?.Properties.Code.S3Key).replace(/\.zip$/, '');
+      const assetDirectory = join(app.synth().directory, `asset.${assetHash}`);
+      expect(readdirSync(assetDirectory).sort()).toEqual(
+        [
+          'index.mjs',
+          'index.mjs.map',
+          VALUE_MODULE_FILE,
+          `${VALUE_MODULE_FILE}.map`,
+          ENCODER_MODULE_FILE,
+          `${ENCODER_MODULE_FILE}.map`,
+        ].sort(),
+      );
+      expect(readFileSync(join(assetDirectory, ENCODER_MODULE_FILE), 'utf8')).not.toMatch(
+        /from\s*["']cluster-key-slot["']/,
+      );
+      const variables = consume?.Properties.Environment.Variables as Record<string, string>;
+      const encoder = await loadCacheEncoder({
+        ...variables,
+        // As Lambda would, from the code's directory.
+        [resourceVariable('cacheEncoderModule')]: join(
+          assetDirectory,
+          variables[resourceVariable('cacheEncoderModule')] as string,
+        ),
+      });
+      expect(encoder?.encode('{user}:2', { id: 2 })).toBe(`${calculateSlot('{user}:2')}|{"id":2}`);
     },
     BUNDLING_TIMEOUT_MS,
   );
@@ -1046,7 +1195,12 @@ describe('network: VPC endpoints or NAT', () => {
 
 describe('alarms and dashboard', () => {
   it('alarms when any dead-letter queue holds a message', () => {
-    for (const queue of ['WarmDeadLetterQueue', 'AccessDeadLetterQueue', 'ScheduleDeadLetterQueue']) {
+    for (const queue of [
+      'WarmDeadLetterQueue',
+      'AccessDeadLetterQueue',
+      'ContinuationDeadLetterQueue',
+      'ScheduleDeadLetterQueue',
+    ]) {
       scheduled.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         MetricName: 'ApproximateNumberOfMessagesVisible',
         Namespace: 'AWS/SQS',
