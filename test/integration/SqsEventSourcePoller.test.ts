@@ -1,6 +1,6 @@
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqsSender } from '../../functions/adapters/SqsSender';
 import { ConfigurationError, sleep, TimeoutError, withTimeout } from '../../functions/core';
 import {
@@ -19,11 +19,8 @@ beforeAll(async () => {
   sqs = await startLocalSqs();
 });
 
-afterEach(async () => {
-  await Promise.all(pollers.splice(0).map((poller) => poller.stop()));
-});
-
 afterAll(async () => {
+  await Promise.all(pollers.map((poller) => poller.stop()));
   await sqs?.close();
 });
 
@@ -79,7 +76,9 @@ const recordingHandler = (decide: (record: SQSRecord) => 'ok' | 'fail' = () => '
   return { deliveries, handler };
 };
 
-describe('SqsEventSourcePoller against fauxqs', () => {
+// Each test has queues of its own, so the tests run at once: most of their time is spent waiting out
+// visibility timeouts, which SQS counts in whole seconds.
+describe.concurrent('SqsEventSourcePoller against fauxqs', () => {
   it('delivers every message exactly once to a handler that succeeds, and deletes it', async () => {
     const { queueUrl } = await newQueue();
     const sent = bodies(250);
