@@ -33,18 +33,22 @@ const cli = (): TmuxTerminal => {
   return terminal;
 };
 
-/** Runs the CLI as a script would, with --json, and parses what it printed. */
+/** Runs the CLI as a script would, with --json, and parses what it printed; its stderr only explains a failure. */
 const json = (args: string[]) =>
   new Promise<{ exitCode: number | null; document: Record<string, unknown> }>((resolve, reject) => {
     const child = spawn('node', ['bin/warmers.mjs', ...args, '--json'], {
       cwd: repoRoot,
       env: { ...process.env, TMPDIR: stateDirectory },
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['ignore', 'pipe', 'pipe'],
       timeout: 90_000,
     });
     let stdout = '';
+    let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
     });
     child.on('error', reject);
     child.on('close', (exitCode) => {
@@ -52,7 +56,9 @@ const json = (args: string[]) =>
         resolve({ exitCode, document: JSON.parse(stdout) as Record<string, unknown> });
       } catch (error) {
         reject(
-          new Error(`warmers ${args.join(' ')} --json printed no JSON document: ${stdout}`, { cause: error }),
+          new Error(`warmers ${args.join(' ')} --json printed no JSON document: ${stdout}\n${stderr}`, {
+            cause: error,
+          }),
         );
       }
     });

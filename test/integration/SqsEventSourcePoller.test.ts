@@ -24,7 +24,11 @@ afterAll(async () => {
   await sqs?.close();
 });
 
-const newQueue = (options = { maxReceiveCount: 5, visibilityTimeoutSeconds: 1 }) =>
+/**
+ * Three seconds of visibility: a redelivery test waits them out, but a batch still being handled on a
+ * busy machine is not received a second time meanwhile.
+ */
+const newQueue = (options = { maxReceiveCount: 5, visibilityTimeoutSeconds: 3 }) =>
   sqs.createQueueWithDlq(`poller-${++queueNumber}`, options);
 
 const sendBodies = async (queueUrl: string, bodies: readonly string[]): Promise<void> => {
@@ -220,7 +224,7 @@ describe.concurrent('SqsEventSourcePoller against fauxqs', () => {
   });
 
   it('dead-letters a poison message after maxReceiveCount deliveries, body and attributes intact', async () => {
-    const { queueUrl, dlqUrl } = await newQueue({ maxReceiveCount: 3, visibilityTimeoutSeconds: 1 });
+    const { queueUrl, dlqUrl } = await newQueue({ maxReceiveCount: 3, visibilityTimeoutSeconds: 3 });
     const poison = JSON.stringify({ v: 1, runId: 'run', id: 'run/0', keys: ['poison'], attempt: 0 });
     await sendBodies(queueUrl, bodies(4, 'good'));
     await new SqsSender(sqs.client, queueUrl).send([{ body: poison, attributes: { origin: 'test' } }]);
