@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,6 +7,7 @@ import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccessReporter, sleep } from '../../functions/core';
 import { ExitCode } from '../../functions/local/cli/constants';
+import { localRuntimeFunctions } from '../../functions/local/cli/LambdaWarmerFunctions';
 import { defaultStateFile, requireLocalRuntime } from '../../functions/local/cli/localRuntimeState';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../functions/local/localAws';
 import { TmuxTerminal } from '../support/tmuxTerminal';
@@ -14,7 +15,9 @@ import { TmuxTerminal } from '../support/tmuxTerminal';
 /**
  * `warmers` as a person uses it: `warmers local` in one terminal window, the other commands typed in
  * a second one, both read back from the screen. The state directory (TMPDIR) is private to the test,
- * so a developer's own `warmers local` is neither used nor disturbed.
+ * so a developer's own `warmers local` is neither used nor disturbed. The README's commands go through
+ * `npx`; the others call the same bin/warmers.mjs as `warmers` on the PATH, without npm's start-up
+ * each time.
  */
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const SAMPLE_KEYS = 5_000;
@@ -30,16 +33,36 @@ const cli = (): TmuxTerminal => {
   return terminal;
 };
 
-/** Runs the CLI as a script would, with --json, and parses what it printed. */
-const json = (args: string[], directory = stateDirectory) => {
-  const child = spawnSync('node', ['bin/warmers.mjs', ...args, '--json'], {
-    cwd: repoRoot,
-    env: { ...process.env, TMPDIR: directory },
-    encoding: 'utf8',
-    timeout: 90_000,
+/** Runs the CLI as a script would, with --json, and parses what it printed; its stderr only explains a failure. */
+const json = (args: string[]) =>
+  new Promise<{ exitCode: number | null; document: Record<string, unknown> }>((resolve, reject) => {
+    const child = spawn('node', ['bin/warmers.mjs', ...args, '--json'], {
+      cwd: repoRoot,
+      env: { ...process.env, TMPDIR: stateDirectory },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 90_000,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (exitCode) => {
+      try {
+        resolve({ exitCode, document: JSON.parse(stdout) as Record<string, unknown> });
+      } catch (error) {
+        reject(
+          new Error(`warmers ${args.join(' ')} --json printed no JSON document: ${stdout}\n${stderr}`, {
+            cause: error,
+          }),
+        );
+      }
+    });
   });
-  return { exitCode: child.status, document: JSON.parse(child.stdout) as Record<string, unknown> };
-};
 
 const count = (screen: string, field: string): number => {
   const match = new RegExp(`^${field} +([\\d,]+)$`, 'm').exec(screen);
@@ -49,11 +72,19 @@ const count = (screen: string, field: string): number => {
 
 beforeAll(async () => {
   stateDirectory = await mkdtemp(join(tmpdir(), 'warmers-cli-e2e-'));
+  const binDirectory = join(stateDirectory, 'bin');
+  await mkdir(binDirectory);
+  await symlink(join(repoRoot, 'bin', 'warmers.mjs'), join(binDirectory, 'warmers'));
   terminal = TmuxTerminal.start('local', {
     width: 120,
     height: 40,
     cwd: repoRoot,
-    env: { TMPDIR: stateDirectory },
+    env: {
+      TMPDIR: stateDirectory,
+      PATH: `${binDirectory}:${process.env.PATH ?? ''}`,
+      // The sample's broken products reach the DLQ after re-enqueues a second apart, not five or ten.
+      CODOMYRMEX_WARMING_REQUEUE_DELAY_SECONDS: '1',
+    },
   });
   terminal.type('local', 'npx warmers local');
   await terminal.waitFor('local', /Local runtime up \(pid \d+\)/, 90_000);
@@ -106,7 +137,7 @@ describe('warmers in a terminal', () => {
   });
 
   it('status prints the run as a readable table, found by a prefix of its id', async () => {
-    const { screen, exitCode } = await cli().run('cli', `npx warmers status ${runId.slice(0, 8)}`, 30_000);
+    const { screen, exitCode } = await cli().run('cli', `warmers status ${runId.slice(0, 8)}`, 30_000);
     expect(exitCode).toBe(ExitCode.ok);
     expect(screen).toMatch(new RegExp(`^run +${runId}$`, 'm'));
     expect(screen).toMatch(/^status +finished$/m);
@@ -117,7 +148,8 @@ describe('warmers in a terminal', () => {
   }, 40_000);
 
   it('hot-keys prints the keys applications read most, as a table', async () => {
-    const { endpoints, queueUrls } = await requireLocalRuntime(defaultStateFile(stateDirectory));
+    const runtime = await requireLocalRuntime(defaultStateFile(stateDirectory));
+    const { endpoints, queueUrls } = runtime;
     const sqs = new SQSClient({
       endpoint: endpoints.sqs,
       region: LOCAL_REGION,
@@ -139,11 +171,16 @@ describe('warmers in a terminal', () => {
     await reporter.close();
     sqs.destroy();
     // The track function's event source gathers access events for a few seconds before it runs.
+    const functions = localRuntimeFunctions(runtime, 'the local runtime stopped');
     const deadline = Date.now() + 30_000;
-    while ((json(['hot-keys']).document.hotKeys as unknown[]).length < 3 && Date.now() < deadline)
+    while (
+      (await functions.control({ action: 'hotKeys', limit: 10 })).hotKeys.length < 3 &&
+      Date.now() < deadline
+    )
       await sleep(500);
+    functions.close();
 
-    const { screen, exitCode } = await cli().run('cli', 'npx warmers hot-keys', 30_000);
+    const { screen, exitCode } = await cli().run('cli', 'warmers hot-keys', 30_000);
     expect(exitCode).toBe(ExitCode.ok);
     expect(screen).toMatch(/^# +KEY +READS +LAST READ$/m);
     expect(screen).toMatch(/^1 +product:42 +30 +\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$/m);
@@ -152,7 +189,7 @@ describe('warmers in a terminal', () => {
   }, 60_000);
 
   it('dlq prints the dead-lettered keys with their reasons, as a table', async () => {
-    const { screen, exitCode } = await cli().run('cli', 'npx warmers dlq', 30_000);
+    const { screen, exitCode } = await cli().run('cli', 'warmers dlq', 30_000);
     expect(exitCode).toBe(ExitCode.ok);
     expect(screen).toMatch(/^KEY +RUN +SENT +REASON$/m);
     const rows = screen.split('\n').filter((line) => line.includes(` ${runId} `));
@@ -162,56 +199,64 @@ describe('warmers in a terminal', () => {
     expect(screen).toContain('`warmers dlq --redrive` warms them again');
   }, 40_000);
 
-  it('answers every command with one parseable JSON document under --json', () => {
-    const planned = json(['warm', '--dry-run', '--limit', '10']);
+  it('answers every command with one parseable JSON document under --json', async () => {
+    // The commands that start no run do not depend on each other: they run at once.
+    const [planned, status, runs, hotKeys, deadLetters, cancelled, unknownRun, badLimit, secondLocal] =
+      await Promise.all([
+        json(['warm', '--dry-run', '--limit', '10']),
+        json(['status', runId]),
+        json(['runs', '--limit', '5']),
+        json(['hot-keys', '--limit', '2']),
+        json(['dlq']),
+        json(['cancel', runId]),
+        json(['status', 'no-such-run']),
+        json(['runs', '--limit', 'many']),
+        json(['local']),
+      ]);
     expect(planned).toMatchObject({
       exitCode: ExitCode.ok,
       document: { ok: true, status: 'planned', keysPlanned: 10 },
     });
-
-    const warmed = json(['warm', '--keys', 'product:1,product:2', '--wait']);
-    expect(warmed).toMatchObject({
-      exitCode: ExitCode.ok,
-      document: { ok: true, status: 'started', run: { status: 'finished', planned: 2, warmed: 2 } },
-    });
-
-    expect(json(['status', runId])).toMatchObject({ exitCode: 0, document: { ok: true, run: { runId } } });
-    expect(json(['runs', '--limit', '5']).document.runs).toEqual(
-      expect.arrayContaining([expect.objectContaining({ runId })]),
-    );
-    expect(json(['hot-keys', '--limit', '2']).document.hotKeys).toHaveLength(2);
-    expect(json(['dlq']).document.messages).toHaveLength(failedKeys);
-    expect(json(['cancel', runId])).toMatchObject({
+    expect(status).toMatchObject({ exitCode: 0, document: { ok: true, run: { runId } } });
+    expect(runs.document.runs).toEqual(expect.arrayContaining([expect.objectContaining({ runId })]));
+    expect(hotKeys.document.hotKeys).toHaveLength(2);
+    expect(deadLetters.document.messages).toHaveLength(failedKeys);
+    expect(cancelled).toMatchObject({
       exitCode: 0,
       document: { ok: true, run: { status: 'finished' } },
     });
-    const redriven = json(['dlq', '--redrive']);
-    expect(redriven).toMatchObject({ exitCode: 0, document: { ok: true, redrive: { keys: failedKeys } } });
-    const { runId: redriveRunId } = redriven.document.redrive as { runId: string };
-    expect(json(['status', redriveRunId]).document).toMatchObject({ run: { trigger: 'redrive' } });
-
-    expect(json(['status', 'no-such-run'])).toMatchObject({
+    expect(unknownRun).toMatchObject({
       exitCode: ExitCode.remoteError,
       document: {
         ok: false,
         error: expect.stringContaining('no run no-such-run: `warmers runs` lists the recent runs'),
       },
     });
-    expect(json(['runs', '--limit', 'many'])).toMatchObject({
+    expect(badLimit).toMatchObject({
       exitCode: ExitCode.usage,
       document: { ok: false, error: '--limit must be a whole number ≥ 1, got "many"' },
     });
-    expect(json(['local'])).toMatchObject({
+    expect(secondLocal).toMatchObject({
       exitCode: ExitCode.usage,
       document: { ok: false, error: expect.stringContaining('a local runtime is already running') },
     });
+
+    const warmed = await json(['warm', '--keys', 'product:1,product:2', '--wait']);
+    expect(warmed).toMatchObject({
+      exitCode: ExitCode.ok,
+      document: { ok: true, status: 'started', run: { status: 'finished', planned: 2, warmed: 2 } },
+    });
+    const redriven = await json(['dlq', '--redrive']);
+    expect(redriven).toMatchObject({ exitCode: 0, document: { ok: true, redrive: { keys: failedKeys } } });
+    const { runId: redriveRunId } = redriven.document.redrive as { runId: string };
+    expect((await json(['status', redriveRunId])).document).toMatchObject({ run: { trigger: 'redrive' } });
   }, 240_000);
 
   it('a warm refused while a run is in flight says ok: false in JSON, as its exit code 5 does', async () => {
-    const first = json(['warm', '--force']);
+    const first = await json(['warm', '--force']);
     expect(first.document).toMatchObject({ ok: true, status: 'started', exitCode: 0 });
     const firstRunId = first.document.runId as string;
-    expect(json(['warm'])).toMatchObject({
+    expect(await json(['warm'])).toMatchObject({
       exitCode: ExitCode.runSkipped,
       document: {
         ok: false,
@@ -221,7 +266,7 @@ describe('warmers in a terminal', () => {
         error: `no run started: run ${firstRunId} is still in flight (--force starts another)`,
       },
     });
-    const { screen } = await cli().run('cli', `npx warmers cancel ${firstRunId.slice(0, 12)}`, 30_000);
+    const { screen } = await cli().run('cli', `warmers cancel ${firstRunId.slice(0, 12)}`, 30_000);
     expect(screen).toMatch(new RegExp(`^run +${firstRunId}$`, 'm'));
   }, 60_000);
 
@@ -237,22 +282,22 @@ describe('warmers in a terminal', () => {
 
   it('answers --version, help in its own words, and "did you mean" for a mistyped command or flag', async () => {
     const { version } = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8'));
-    expect((await cli().run('cli', 'npx warmers --version', 30_000)).screen).toMatch(
+    expect((await cli().run('cli', 'warmers --version', 30_000)).screen).toMatch(
       new RegExp(`^warmers ${version.replaceAll('.', '\\.')}$`, 'm'),
     );
 
-    const local = await cli().run('cli', 'npx warmers local --help', 30_000);
+    const local = await cli().run('cli', 'warmers local --help', 30_000);
     expect(local.exitCode).toBe(ExitCode.ok);
     expect(local.screen).toMatch(/^ {2}--quiet, -q +print no line per invocation$/m);
     expect(local.screen).not.toContain('--stack');
-    expect((await cli().run('cli', 'npx warmers runs --help', 30_000)).screen).toMatch(
+    expect((await cli().run('cli', 'warmers runs --help', 30_000)).screen).toMatch(
       /^ {2}--limit N +show at most N runs \(default 10\)$/m,
     );
 
-    const command = await cli().run('cli', 'npx warmers wram', 30_000);
+    const command = await cli().run('cli', 'warmers wram', 30_000);
     expect(command.exitCode).toBe(ExitCode.usage);
     expect(command.screen).toContain('error: unknown command "wram" (did you mean warm?)');
-    const flag = await cli().run('cli', 'npx warmers warm --kyes product:1', 30_000);
+    const flag = await cli().run('cli', 'warmers warm --kyes product:1', 30_000);
     expect(flag.exitCode).toBe(ExitCode.usage);
     expect(flag.screen).toContain('error: unknown flag --kyes (did you mean --keys?)');
   }, 120_000);
@@ -261,7 +306,7 @@ describe('warmers in a terminal', () => {
     cli().interrupt('local');
     await cli().waitFor('local', /Local runtime stopped\./, 30_000);
 
-    const { screen, exitCode } = await cli().run('cli', 'npx warmers runs', 30_000);
+    const { screen, exitCode } = await cli().run('cli', 'warmers runs', 30_000);
     expect(exitCode).toBe(ExitCode.targetUnavailable);
     expect(screen).toContain('error: no local runtime is running');
     expect(screen).toContain('start it in another terminal with `npx warmers local`');

@@ -12,9 +12,13 @@ import { type LocalRuntime, startLocalRuntime } from '../../functions/local/Loca
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../functions/local/localAws';
 import { type LocalRedis, startRedisServer } from '../support/redisServer';
 
-const KEYS = 50_000;
+/**
+ * A run of a hundred warm messages, fifty consume invocations eight at a time: enough for a Redis
+ * restart to land in the middle of it. Throughput at scale is the benchmark's to measure, not this test's.
+ */
+const KEYS = 10_000;
 const keys = Array.from({ length: KEYS }, (_, index) => `item:${index}`);
-const POISON = 'item:31337';
+const POISON = 'item:7331';
 /** One key in 1,000 fails its first load and loads on the next. */
 const isFlaky = (key: string) => Number(key.slice('item:'.length)) % 1_000 === 500;
 
@@ -32,7 +36,7 @@ const startOrigin = async () => {
     const loads = (originLoads.get(key) ?? 0) + 1;
     originLoads.set(key, loads);
     if (key === POISON || (isFlaky(key) && loads === 1)) {
-      response.writeHead(500).end(key === POISON ? 'row 31337 is corrupt' : 'connection reset');
+      response.writeHead(500).end(key === POISON ? 'row 7331 is corrupt' : 'connection reset');
       return;
     }
     response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ key }));
@@ -88,7 +92,8 @@ const deadLettersOf = async (runId: string): Promise<DeadLetter[]> => {
 
 /** What every run must end with: all keys but the poison one warmed, the poison one failed. */
 const expectRunEndedWhole = async (runId: string, run: RunStatusReport) => {
-  expect(run).toMatchObject({
+  // On a failure, why keys were skipped says what went wrong.
+  expect(run, JSON.stringify(run.skippedReasons)).toMatchObject({
     status: 'finished',
     planned: KEYS,
     warmed: KEYS - 1,
@@ -104,7 +109,7 @@ const expectRunEndedWhole = async (runId: string, run: RunStatusReport) => {
   expect(stdout).toBe(`${JSON.stringify({ key: 'item:500' })}\n`);
   const letters = await deadLettersOf(runId);
   expect(letters.flatMap((letter) => letter.keys)).toEqual([POISON]);
-  expect(letters[0]?.errors[POISON]).toMatch(/answered 500 .*row 31337 is corrupt/);
+  expect(letters[0]?.errors[POISON]).toMatch(/answered 500 .*row 7331 is corrupt/);
   expect(letters[0]?.reason).toBe('failed 3 deliveries');
 };
 
@@ -117,10 +122,9 @@ beforeAll(async () => {
       type: 'http',
       urlTemplate: `http://127.0.0.1:${(origin.address() as AddressInfo).port}/values/{key}`,
     },
-    // A short function timeout keeps the warm queue's visibility timeout (6×) to a minute: a batch
-    // that fails while Redis is down comes back after it. Two messages per invocation leave the
-    // consumer ample time to load its 200 keys on a busy machine.
-    consumerTimeoutSeconds: 10,
+    // Two messages per invocation, 200 keys in 30 s, leave the consumer ample time on a busy machine:
+    // an invocation that timed out would leave its keys leased to a loader that no longer reports them.
+    consumerTimeoutSeconds: 30,
     consumerBatchSize: 2,
     logLevel: 'SILENT',
   });
@@ -141,7 +145,7 @@ afterAll(async () => {
 });
 
 describe('the local runtime: warm → SQS → consume → Redis, with the Lambda Invoke API in front', () => {
-  it('warms 50,000 keys: every key but the poison one in Redis, the poison one in the DLQ, exact counts', async () => {
+  it('warms 10,000 keys: every key but the poison one in Redis, the poison one in the DLQ, exact counts', async () => {
     const runId = await startWarm();
 
     const run = await waitForRun(runId, (current) => current.status !== 'running');

@@ -1,6 +1,6 @@
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqsSender } from '../../functions/adapters/SqsSender';
 import { ConfigurationError, sleep, TimeoutError, withTimeout } from '../../functions/core';
 import {
@@ -19,15 +19,16 @@ beforeAll(async () => {
   sqs = await startLocalSqs();
 });
 
-afterEach(async () => {
-  await Promise.all(pollers.splice(0).map((poller) => poller.stop()));
-});
-
 afterAll(async () => {
+  await Promise.all(pollers.map((poller) => poller.stop()));
   await sqs?.close();
 });
 
-const newQueue = (options = { maxReceiveCount: 5, visibilityTimeoutSeconds: 1 }) =>
+/**
+ * Three seconds of visibility: a redelivery test waits them out, but a batch still being handled on a
+ * busy machine is not received a second time meanwhile.
+ */
+const newQueue = (options = { maxReceiveCount: 5, visibilityTimeoutSeconds: 3 }) =>
   sqs.createQueueWithDlq(`poller-${++queueNumber}`, options);
 
 const sendBodies = async (queueUrl: string, bodies: readonly string[]): Promise<void> => {
@@ -79,7 +80,9 @@ const recordingHandler = (decide: (record: SQSRecord) => 'ok' | 'fail' = () => '
   return { deliveries, handler };
 };
 
-describe('SqsEventSourcePoller against fauxqs', () => {
+// Each test has queues of its own, so the tests run at once: most of their time is spent waiting out
+// visibility timeouts, which SQS counts in whole seconds.
+describe.concurrent('SqsEventSourcePoller against fauxqs', () => {
   it('delivers every message exactly once to a handler that succeeds, and deletes it', async () => {
     const { queueUrl } = await newQueue();
     const sent = bodies(250);
@@ -221,7 +224,7 @@ describe('SqsEventSourcePoller against fauxqs', () => {
   });
 
   it('dead-letters a poison message after maxReceiveCount deliveries, body and attributes intact', async () => {
-    const { queueUrl, dlqUrl } = await newQueue({ maxReceiveCount: 3, visibilityTimeoutSeconds: 1 });
+    const { queueUrl, dlqUrl } = await newQueue({ maxReceiveCount: 3, visibilityTimeoutSeconds: 3 });
     const poison = JSON.stringify({ v: 1, runId: 'run', id: 'run/0', keys: ['poison'], attempt: 0 });
     await sendBodies(queueUrl, bodies(4, 'good'));
     await new SqsSender(sqs.client, queueUrl).send([{ body: poison, attributes: { origin: 'test' } }]);

@@ -33,13 +33,13 @@ const receiveAll = async (queueUrl: string): Promise<Message[]> => {
 const filler = (bytes: number, tag: string): string => `${tag}:`.padEnd(bytes, 'x');
 
 describe('SqsSender against fauxqs', () => {
-  it('delivers 10,000 small messages in ceil(n / 10) SendMessageBatch requests', async () => {
+  it('delivers 2,001 small messages in ceil(n / 10) SendMessageBatch requests', async () => {
     const queueUrl = await sqs.createQueue(`sender-${++queueNumber}`, { VisibilityTimeout: '300' });
-    const bodies = Array.from({ length: 10_000 }, (_, index) => `key-${index}`);
+    const bodies = Array.from({ length: 2_001 }, (_, index) => `key-${index}`);
 
     const { requests } = await new SqsSender(sqs.client, queueUrl).send(bodies.map((body) => ({ body })));
 
-    expect(requests).toBe(1_000);
+    expect(requests).toBe(201);
     const received = (await receiveAll(queueUrl)).map((message) => message.Body);
     expect(received).toHaveLength(bodies.length);
     expect(new Set(received)).toEqual(new Set(bodies));

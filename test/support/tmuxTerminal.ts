@@ -122,6 +122,10 @@ export class TmuxTerminal {
   }
 
   #tmux(...args: string[]): string {
-    return execFileSync('tmux', ['-L', this.#socket, ...args], { encoding: 'utf8' });
+    // A new shell takes its PATH from the tmux client's environment, whatever `-e` says.
+    return execFileSync('tmux', ['-L', this.#socket, ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, ...this.#options.env },
+    });
   }
 }
