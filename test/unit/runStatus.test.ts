@@ -14,6 +14,7 @@ const run: RunRecord = {
   skippedReasons: [{ reason: 'the run was cancelled', count: 500, sample: ['a', 'b'] }],
   status: 'running',
   startedAt: '2025-01-31T09:05:00.000Z',
+  planning: false,
 };
 const tenSecondsIn = Date.parse('2025-01-31T09:05:10.000Z');
 
