@@ -171,10 +171,14 @@ export const renderWarmOutcome = (outcome: WarmOutcome): string => {
       const notes = [
         outcome.keysFresh > 0 ? `${formatCount(outcome.keysFresh)} still fresh, left alone` : undefined,
         outcome.keysUnsent > 0 ? `${formatCount(outcome.keysUnsent)} could not be queued` : undefined,
+        outcome.keysRejected > 0
+          ? `${formatCount(outcome.keysRejected)} rejected, counted skipped with the reason`
+          : undefined,
       ].filter((note) => note !== undefined);
       return (
         `Run ${outcome.runId} started: ${formatCount(outcome.keysPlanned)} key(s) in ` +
-        `${formatCount(outcome.messages)} message(s)${notes.length > 0 ? ` (${notes.join('; ')})` : ''}.`
+        `${formatCount(outcome.messages)} message(s)${notes.length > 0 ? ` (${notes.join('; ')})` : ''}` +
+        `${outcome.continues ? '; more keys are being queued by the next invocation' : ''}.`
       );
     }
     case 'skipped':
@@ -188,6 +192,7 @@ export const renderWarmOutcome = (outcome: WarmOutcome): string => {
         renderFields([
           ['keys planned', formatCount(outcome.keysPlanned)],
           ['keys still fresh', formatCount(outcome.keysFresh)],
+          ['keys rejected', formatCount(outcome.keysRejected)],
           ['messages', formatCount(outcome.messages)],
           ['SQS requests', formatCount(outcome.sqsRequests)],
           ['estimated cost', `$${outcome.estimatedCostUsd.toFixed(6)}`],

@@ -87,11 +87,30 @@ describe('formatResults', () => {
     );
   });
 
+  it('says how many keys were rejected, and that a run still being planned goes on', () => {
+    expect(
+      renderWarmOutcome({
+        status: 'started',
+        runId: 'r-1',
+        keysPlanned: 30_002,
+        messages: 300,
+        keysFresh: 0,
+        keysUnsent: 0,
+        keysRejected: 2,
+        continues: true,
+      }),
+    ).toBe(
+      'Run r-1 started: 30,002 key(s) in 300 message(s) (2 rejected, counted skipped with the reason); ' +
+        'more keys are being queued by the next invocation.',
+    );
+  });
+
   it('shows a dry run as a plan', () => {
     const text = renderWarmOutcome({
       status: 'planned',
       keysPlanned: 1_000,
       keysFresh: 0,
+      keysRejected: 0,
       messages: 10,
       sqsRequests: 1,
       estimatedCostUsd: 0.0000042,
