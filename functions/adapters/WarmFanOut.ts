@@ -7,7 +7,6 @@ import {
   findKeysDueForRefresh,
   type KeyCandidate,
   type KeyProvider,
-  KeyQueue,
   type KeyReader,
   readKeysFrom,
   type SourcePosition,
@@ -419,9 +418,9 @@ export class WarmFanOut {
     limit: number | undefined,
   ): AsyncGenerator<StepKeys & { keysFresh: number; done: boolean; position: SourcePosition }> {
     const stepKeys = STEP_MESSAGES * this.#deps.config.batchSize;
-    const queue = new KeyQueue<string>({
-      rememberAtMost: this.#deps.rememberKeys ?? DEFAULT_REMEMBERED_KEYS,
-    });
+    const rememberAtMost = this.#deps.rememberKeys ?? DEFAULT_REMEMBERED_KEYS;
+    // The first keys read (the heaviest sources come first) are remembered; later ones pass unchecked.
+    const seen = new Set<string>();
     let step = newStepKeys();
     const reject = (key: unknown, reason: string) => {
       const shown = typeof key === 'string' ? key : String(key);
@@ -465,7 +464,13 @@ export class WarmFanOut {
     }
 
     for await (const candidate of reader) {
-      if (accept(candidate) && queue.add(candidate) !== undefined) step.keys.push(...queue.take(1));
+      if (accept(candidate)) {
+        const key = typeof candidate === 'string' ? candidate : candidate.key;
+        if (!seen.has(key)) {
+          if (seen.size < rememberAtMost) seen.add(key);
+          step.keys.push(key);
+        }
+      }
       if (step.keys.length + step.rejectedCount >= stepKeys) yield await finish(false);
     }
     yield await finish(true);
