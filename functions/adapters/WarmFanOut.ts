@@ -121,12 +121,15 @@ const SAMPLE_KEYS = 20;
 
 /**
  * Distinct keys one invocation remembers to drop repeats: exact de-duplication up to this many keys
- * (about 30 MiB of 25-byte keys); later keys are queued without the check.
+ * (about 12 MiB of 25-byte keys); later keys are queued without the check.
  */
-export const DEFAULT_REMEMBERED_KEYS = 250_000;
+export const DEFAULT_REMEMBERED_KEYS = 100_000;
 
 /** Messages per plan step: the run records each step before its messages are sent. */
 const STEP_MESSAGES = 100;
+
+/** Steps whose messages are being sent at once (each with up to the sender's 8 requests in flight). */
+const STEPS_IN_FLIGHT = 3;
 
 /** Resumes of one segment that ended without a checkpoint before planning gives up. */
 export const MAX_SEGMENT_ATTEMPTS = 3;
@@ -506,7 +509,9 @@ export class WarmFanOut {
         keysQueued,
         attempts,
       } satisfies Checkpoint);
-    let sending: Promise<void> = Promise.resolve();
+    // The sends of a few steps overlap each other and the reading of the next step.
+    const sending: Promise<void>[] = [];
+    const allSent = () => Promise.all(sending.splice(0));
     const reader = readKeysFrom(start.provider, start.position);
 
     try {
@@ -541,7 +546,7 @@ export class WarmFanOut {
             runId,
             messagesBefore,
           });
-          await sending;
+          await allSent();
           return result;
         }
         if (recorded.applied) {
@@ -560,12 +565,14 @@ export class WarmFanOut {
             })),
           });
         }
-        await sending;
-        sending = this.#send(runId, packed).then((unsent) => {
-          result.keysUnsent += unsent;
-        });
+        if (sending.length >= STEPS_IN_FLIGHT) await sending.shift();
+        sending.push(
+          this.#send(runId, packed).then((unsent) => {
+            result.keysUnsent += unsent;
+          }),
+        );
         if (overBudget) {
-          await sending;
+          await allSent();
           const handover = await runStore.recordPlanStep(runId, {
             messagesBefore: messages,
             messages: 0,
@@ -578,11 +585,11 @@ export class WarmFanOut {
           return result;
         }
       }
-      await sending;
+      await allSent();
       return result;
     } finally {
       // A send still in flight when reading failed settles first; its outcome is in the run, not an unhandled rejection.
-      await Promise.allSettled([sending]);
+      await Promise.allSettled(sending);
     }
   }
 
