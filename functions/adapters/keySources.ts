@@ -339,7 +339,7 @@ export interface LambdaKeyProviderOptions {
   client: LambdaClient;
   /** Name, ARN or alias ARN of the function that lists the keys. */
   functionName: string;
-  /** Pages read at most, a guard against a function that always returns a new `nextToken`. Default 10,000. */
+  /** Pages read at most, a guard against a function that always returns a new `nextCursor`. Default 10,000. */
   maxPages?: number;
   retry?: BackoffOptions;
 }
