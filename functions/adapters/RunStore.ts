@@ -44,7 +44,8 @@ export interface PlanStep {
   keysPlanned: number;
   /**
    * Keys refused before packing (for example keys SQS cannot carry): they add to the run's
-   * `keysPlanned` and are counted skipped under their reason at once.
+   * `keysPlanned` and are counted skipped under their reason at once. Send them with a step that has
+   * messages, or with the complete step: a repeat of a step without messages cannot be recognized.
    */
   rejected?: readonly { reason: string; keys: readonly string[] }[];
   /** Opaque position of the fan-out's sources after this step (JSON text), read back by a continuation. */
