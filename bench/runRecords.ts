@@ -277,7 +277,7 @@ export const run: Scenario = async () => {
           label: `${size}: read units per message`,
           value: usage.readUnits / messages,
           goal: { atMost: 5 },
-          detail: `${usage.readUnits.toLocaleString('en-US')} RCU: each writer's run read, one cancel check per ${CONSUMER_BATCH} messages, redeliveries' page reads`,
+          detail: `${usage.readUnits.toLocaleString('en-US')} RCU: each writer's run reads (again past a plan step), one cancel check per ${CONSUMER_BATCH} messages, redeliveries' page reads`,
         },
         {
           label: `${size}: most writes one partition key took in one second`,
