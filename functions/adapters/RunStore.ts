@@ -44,7 +44,8 @@ export interface PlanStep {
   keysPlanned: number;
   /**
    * Keys refused before packing (for example keys SQS cannot carry): they add to the run's
-   * `keysPlanned` and are counted skipped under their reason at once.
+   * `keysPlanned` and are counted skipped under their reason at once. Send them with a step that has
+   * messages, or with the complete step: a repeat of a step without messages cannot be recognized.
    */
   rejected?: readonly { reason: string; keys: readonly string[] }[];
   /** Opaque position of the fan-out's sources after this step (JSON text), read back by a continuation. */
@@ -115,7 +116,9 @@ export interface RunStore {
    * never counts a message the run does not know. A run never finishes while planning; the step with
    * `complete: true` finishes it when every planned key is already counted, releasing the lock and
    * returning the finished `run`. Other steps return no `run`. Repeating a complete step that was
-   * applied (say after a crash) gets applied false but still finishes a run left unfinished.
+   * applied (say after a crash) gets applied false but still finishes a run left unfinished. A step
+   * whose first attempt was applied but whose answer was lost also gets applied false on retry: a
+   * caller tells that apart with `getPlan` (the plan's messages already include the step's).
    * @throws Error for an unknown run or a step whose counts are not whole numbers.
    */
   recordPlanStep(runId: string, step: PlanStep): Promise<{ applied: boolean; run: RunRecord | undefined }>;

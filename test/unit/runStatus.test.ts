@@ -36,6 +36,14 @@ describe('describeRunStatus', () => {
     expect(describeRunStatus(settled, tenSecondsIn).settling).toBe(0);
   });
 
+  it('tells no ETA while the plan still grows', () => {
+    expect(describeRunStatus({ ...run, planning: true }, tenSecondsIn)).toMatchObject({
+      planning: true,
+      remaining: 100,
+      etaSeconds: undefined,
+    });
+  });
+
   it('carries the skip reasons with their samples', () => {
     expect(describeRunStatus(run, tenSecondsIn).skippedReasons).toEqual(run.skippedReasons);
   });

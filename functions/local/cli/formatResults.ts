@@ -35,6 +35,10 @@ export const renderSkippedReasons = (run: RunStatusReport): string | undefined =
   ].join('\n');
 };
 
+/** A run's status, saying so while its plan still grows. */
+const statusOf = (run: RunStatusReport): string =>
+  run.status === 'running' && run.planning ? 'running (planning)' : run.status;
+
 /** One run, field by field, then why keys were skipped: what `status`, `cancel` and the end of `warm --wait` show. */
 export const renderRunStatus = (run: RunStatusReport): string =>
   [renderRunFields(run), renderSkippedReasons(run)].filter((part) => part !== undefined).join('\n\n');
@@ -42,7 +46,7 @@ export const renderRunStatus = (run: RunStatusReport): string =>
 const renderRunFields = (run: RunStatusReport): string =>
   renderFields([
     ['run', run.runId],
-    ['status', run.status],
+    ['status', statusOf(run)],
     ['trigger', run.trigger],
     ['started', formatTime(run.startedAt)],
     ['ended', formatTime(run.endedAt)],
@@ -91,7 +95,7 @@ export const renderRuns = (runs: readonly RunStatusReport[]): string =>
         ],
         runs.map((run) => [
           run.runId,
-          run.status,
+          statusOf(run),
           run.trigger,
           formatTime(run.startedAt),
           formatCount(run.planned),

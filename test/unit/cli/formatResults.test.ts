@@ -49,6 +49,20 @@ describe('formatResults', () => {
     );
   });
 
+  it('says a run is still planning while its plan grows, with no ETA', () => {
+    const planning = {
+      ...run,
+      status: 'running' as const,
+      planning: true,
+      endedAt: undefined,
+      etaSeconds: undefined,
+    };
+
+    expect(renderRunStatus(planning)).toContain('status     running (planning)');
+    expect(renderRunStatus(planning)).toContain('eta        -');
+    expect(renderRuns([planning]).split('\n')[2]).toMatch(/^run-1 +running \(planning\) +cli/);
+  });
+
   it('says what to do about failed keys or a cancelled run, nothing for a clean one', () => {
     expect(describeRunOutcome(run)).toBe('1 key(s) failed: `warmers dlq` shows them with their reasons');
     expect(describeRunOutcome({ ...run, status: 'cancelled' })).toBe('run run-1 was cancelled');
