@@ -1,68 +1,72 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { SqsSender } from '../functions/adapters/SqsSender';
-import { WarmFanOut } from '../functions/adapters/WarmFanOut';
-import { DEFAULT_MAX_MESSAGE_BYTES } from '../functions/adapters/warmMessage';
-import { defaultWarmingConfig, StaticKeyProvider } from '../functions/core';
-import { startLocalSqs } from '../test/support/fauxqs';
-import { InMemoryRunStore } from '../test/support/InMemoryRunStore';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { defaultWarmingConfig } from '../functions/core';
 import type { Scenario } from './index';
 import { type Figure, printFigure, printScenario } from './report';
 
-const KEYS = 1_000_000;
+const execFileAsync = promisify(execFile);
 
-/** Counts the SQS requests a client makes, by operation, as a middleware sees them leave. */
-const countRequests = (client: SQSClient) => {
-  const counts = new Map<string, number>();
-  client.middlewareStack.add(
-    (next, context) => (args) => {
-      counts.set(context.commandName ?? 'unknown', (counts.get(context.commandName ?? 'unknown') ?? 0) + 1);
-      return next(args);
-    },
-    { step: 'finalizeRequest', name: 'countRequests' },
-  );
-  return counts;
+/** What one child fan-out reports (see fanOutChild.ts). */
+interface FanOutRun {
+  keys: number;
+  queue: 'fauxqs' | 'counting';
+  seconds: number;
+  messages: number;
+  peakRssMiB: number;
+}
+
+/** Runs one fan-out in a child process of its own, so its peak RSS is measured alone. */
+const fanOutInChild = async (keys: number, queue: FanOutRun['queue']): Promise<FanOutRun> => {
+  const child = fileURLToPath(new URL('./fanOutChild.ts', import.meta.url));
+  const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', child, String(keys), queue], {
+    maxBuffer: 1024 * 1024,
+  });
+  return JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as FanOutRun;
 };
+
+const describeRun = (fanOut: FanOutRun): string =>
+  `${fanOut.keys.toLocaleString('en-US')} keys into ${fanOut.queue === 'fauxqs' ? 'fauxqs' : 'a counting sender'}: ` +
+  `${fanOut.messages.toLocaleString('en-US')} messages in ${fanOut.seconds.toFixed(1)} s, peak RSS ${fanOut.peakRssMiB.toFixed(0)} MiB`;
 
 export const run: Scenario = async () => {
   const config = defaultWarmingConfig();
   printScenario(
-    `Warm fan-out (${KEYS.toLocaleString('en-US')} keys into fauxqs, default settings: batchSize ${config.batchSize})`,
+    `Warm fan-out (a streamed provider of 26-byte keys, each size in its own process; default settings: batchSize ${config.batchSize})`,
   );
-  const sqs = await startLocalSqs();
-  try {
-    const queueUrl = await sqs.createQueue('bench-warm');
-    const client = new SQSClient({
-      endpoint: sqs.endpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
-    const requests = countRequests(client);
-    const keys = Array.from({ length: KEYS }, (_, index) => `product:${index}`);
-    const fanOut = new WarmFanOut({
-      providers: { configured: new StaticKeyProvider(keys) },
-      runStore: new InMemoryRunStore(),
-      sender: new SqsSender(client, queueUrl),
-      config,
-      maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
-      consumerBatchSize: 10,
-    });
-    const startedAt = performance.now();
-    const outcome = await fanOut.warm({ trigger: 'schedule' });
-    const seconds = (performance.now() - startedAt) / 1000;
-    if (outcome.status !== 'started' || outcome.keysUnsent > 0)
-      throw new Error(`fan-out did not queue every key: ${JSON.stringify(outcome)}`);
-    const total = [...requests.values()].reduce((sum, count) => sum + count, 0);
-    const figures: Figure[] = [
-      {
-        label: 'SQS requests per 1,000,000 keys fanned out',
-        value: (total * 1_000_000) / KEYS,
-        goal: { atMost: 1_000 },
-        detail: `${outcome.messages.toLocaleString('en-US')} messages in ${[...requests].map(([name, count]) => `${count.toLocaleString('en-US')} ${name}`).join(', ')}; ${seconds.toFixed(1)} s against fauxqs`,
-      },
-    ];
-    for (const figure of figures) printFigure(figure);
-    return figures;
-  } finally {
-    await sqs.close();
-  }
+  const fauxqs = await fanOutInChild(1_000_000, 'fauxqs');
+  const million = await fanOutInChild(1_000_000, 'counting');
+  const tenMillion = await fanOutInChild(10_000_000, 'counting');
+  const sqsRequestsPerMillion = Math.ceil(fauxqs.messages / 10);
+  const figures: Figure[] = [
+    {
+      label: 'fan-out throughput, 1,000,000 keys into fauxqs',
+      value: Math.round(fauxqs.keys / fauxqs.seconds),
+      unit: 'keys/s',
+      goal: { atLeast: 150_000 },
+      detail: `${describeRun(fauxqs)}; ${sqsRequestsPerMillion.toLocaleString('en-US')} SendMessageBatch`,
+    },
+    {
+      label: 'fan-out throughput, 10,000,000 keys',
+      value: Math.round(tenMillion.keys / tenMillion.seconds),
+      unit: 'keys/s',
+      goal: { atLeast: 150_000 },
+      detail: describeRun(tenMillion),
+    },
+    {
+      label: 'fan-out peak RSS, 10,000,000 keys',
+      value: Math.round(tenMillion.peakRssMiB),
+      unit: 'MiB',
+      goal: { atMost: 256 },
+      detail: describeRun(tenMillion),
+    },
+    {
+      label: 'fan-out peak RSS, 10,000,000 keys ÷ 1,000,000 keys',
+      value: tenMillion.peakRssMiB / million.peakRssMiB,
+      goal: { atMost: 1.2 },
+      detail: `${describeRun(million)}; into fauxqs: peak ${fauxqs.peakRssMiB.toFixed(0)} MiB`,
+    },
+  ];
+  for (const figure of figures) printFigure(figure);
+  return figures;
 };

@@ -1,3 +1,4 @@
+import { EventEmitter, once } from 'node:events';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { MiddlewareStack } from '@smithy/types';
 import { DynamoRunStore, runsTableDefinition } from '../functions/adapters/DynamoRunStore';
@@ -17,6 +18,23 @@ const KEYS_PER_MESSAGE = 100;
 const CONSUMER_BATCH = 10;
 const LEASE_HELD = 'another loader holds its lease';
 const NO_VALUE = 'the loader returned no value';
+/**
+ * Messages the fan-out sends between two plan steps of a run planned in steps: not a multiple of a
+ * page (100 messages), so that pages span steps.
+ */
+const PLAN_STEP_MESSAGES = 237;
+/** Steps' worth of messages the fan-out keeps queued ahead of the consumers, so that planning spans the run. */
+const PLAN_STEPS_AHEAD = 2;
+
+/** How the run is planned: whole at creation, or in steps while consumers count (a streaming fan-out). */
+type Planning = 'whole' | 'steps';
+/** `BENCH_RUN_PLANNING=steps` (or `whole`) measures one way of planning alone; default both. */
+const PLANNINGS = (process.env.BENCH_RUN_PLANNING ?? 'whole,steps').split(',').map((planning) => {
+  if (planning !== 'whole' && planning !== 'steps') {
+    throw new Error(`BENCH_RUN_PLANNING lists "whole" or "steps", not "${planning}"`);
+  }
+  return planning as Planning;
+});
 
 /** Capacity units and writes per partition key per second, as DynamoDB would bill and throttle them. */
 interface Usage {
@@ -86,51 +104,93 @@ interface Delivery {
   progress: MessageProgress;
 }
 
-/** One run of `messages` recorded by `WRITERS` stores, as that many consumer containers would. */
-const recordRun = async (dynamo: LocalDynamo, messages: number) => {
-  const tableName = `runs-${messages}`;
+/**
+ * One run of `messages` recorded by `WRITERS` stores, as that many consumer containers would. A run
+ * planned in steps is planned by a store of its own, as the fan-out would, a step at a time just
+ * before its messages are queued, while the writers count the messages queued so far.
+ */
+const recordRun = async (dynamo: LocalDynamo, messages: number, planning: Planning) => {
+  const tableName = `runs-${messages}-${planning}`;
   await dynamo.createTable(runsTableDefinition(tableName));
-  const runId = `bench-${messages}`;
+  const runId = `bench-${messages}-${planning}`;
   const stores = Array.from(
     { length: WRITERS },
     () => new DynamoRunStore({ client: dynamo.documentClient, tableName }),
   );
-  await stores[0]?.createRun({
+  const planner = new DynamoRunStore({ client: dynamo.documentClient, tableName });
+  const whole = planning === 'whole';
+  await planner.createRun({
     runId,
     trigger: 'cli',
     strategy: 'SCHEDULED',
-    keysPlanned: messages * KEYS_PER_MESSAGE,
-    messages,
+    keysPlanned: whole ? messages * KEYS_PER_MESSAGE : 0,
+    messages: whole ? messages : 0,
+    planning: !whole,
   });
 
   // The queue as SQS roughly delivers it: in order, remainders later, and one message in 100 twice.
   const queue: Delivery[] = [];
-  for (let index = 0; index < messages; index++) {
-    queue.push({ messageId: `${runId}/${index}`, progress: progressOf(index) });
-    if (index % 100 === 7) queue.push({ messageId: `${runId}/${index}`, progress: progressOf(index) });
-  }
-  const startedAt = performance.now();
-  const usage = measureUsage(dynamo.documentClient, startedAt);
+  const queued = new EventEmitter();
   let next = 0;
   let counted = 0;
   let finishedBy = 0;
-  await Promise.all(
-    stores.map(async (store) => {
-      while (next < queue.length) {
-        const batch = queue.slice(next, next + CONSUMER_BATCH);
-        next += batch.length;
-        if (await store.isCancelled(runId)) throw new Error(`run ${runId} was cancelled`);
-        for (const { messageId, progress } of batch) {
-          const result = await store.recordProgress(runId, messageId, progress);
-          if (result.counted) counted++;
-          if (result.run?.status === 'finished') finishedBy++;
-          if (result.counted && progress.requeued) {
-            queue.push({ messageId: `${messageId}.1`, progress: REMAINDER });
-          }
+  let planned = 0;
+  const enqueue = (count: number) => {
+    for (let index = planned; index < planned + count; index++) {
+      queue.push({ messageId: `${runId}/${index}`, progress: progressOf(index) });
+      if (index % 100 === 7) queue.push({ messageId: `${runId}/${index}`, progress: progressOf(index) });
+    }
+    planned += count;
+    queued.emit('change');
+  };
+  const startedAt = performance.now();
+  const usage = measureUsage(dynamo.documentClient, startedAt);
+  const plan = async () => {
+    if (whole) {
+      enqueue(messages);
+      return;
+    }
+    while (planned < messages) {
+      while (queue.length - next > PLAN_STEPS_AHEAD * PLAN_STEP_MESSAGES) await once(queued, 'taken');
+      const count = Math.min(PLAN_STEP_MESSAGES, messages - planned);
+      const step = await planner.recordPlanStep(runId, {
+        messagesBefore: planned,
+        messages: count,
+        keysPlanned: count * KEYS_PER_MESSAGE,
+        checkpoint: JSON.stringify({ messages: planned + count }),
+        complete: planned + count === messages,
+      });
+      if (!step.applied)
+        throw new Error(`plan step after message ${planned} of run ${runId} was not applied`);
+      if (step.run?.status === 'finished') finishedBy++;
+      enqueue(count);
+    }
+  };
+  const consume = async (store: DynamoRunStore) => {
+    for (;;) {
+      if (next >= queue.length) {
+        // Every delivery is taken: done unless the plan or another writer's remainders may add more.
+        if (planned === messages && counted === messages + remaindersOf(messages)) return;
+        await once(queued, 'change');
+        continue;
+      }
+      const batch = queue.slice(next, next + CONSUMER_BATCH);
+      next += batch.length;
+      queued.emit('taken');
+      if (await store.isCancelled(runId)) throw new Error(`run ${runId} was cancelled`);
+      for (const { messageId, progress } of batch) {
+        const result = await store.recordProgress(runId, messageId, progress);
+        if (result.counted) counted++;
+        if (result.run?.status === 'finished') finishedBy++;
+        if (result.counted && progress.requeued) {
+          queue.push({ messageId: `${messageId}.1`, progress: REMAINDER });
         }
       }
-    }),
-  );
+      queued.emit('change');
+    }
+  };
+  queued.setMaxListeners(WRITERS + 1);
+  await Promise.all([plan(), ...stores.map(consume)]);
   const seconds = (performance.now() - startedAt) / 1000;
   dynamo.documentClient.middlewareStack.remove('measureUsage');
 
@@ -139,6 +199,11 @@ const recordRun = async (dynamo: LocalDynamo, messages: number) => {
   dynamo.documentClient.middlewareStack.remove('measureUsage');
   return { run, usage, statusUsage, seconds, counted, finishedBy, deliveries: queue.length };
 };
+
+/** Remainders of a run of `messages`: one for each message that requeues keys. */
+const remaindersOf = (messages: number) =>
+  Array.from({ length: messages }, (_, index) => progressOf(index)).filter((progress) => progress.requeued)
+    .length;
 
 /** The figures a run of `messages` must end with, from the same rules the writers followed. */
 const expectedFigures = (messages: number) => {
@@ -161,20 +226,25 @@ const countOf = (reasons: SkippedReason[], reason: string) =>
 
 export const run: Scenario = async () => {
   printScenario(
-    `Run records (DynamoRunStore against dynalite: ${WRITERS} concurrent writers, ${KEYS_PER_MESSAGE} keys a message, 1 message in 100 delivered twice, 1 in 50 with a remainder)`,
+    `Run records (DynamoRunStore against dynalite: ${WRITERS} concurrent writers, ${KEYS_PER_MESSAGE} keys a message, 1 message in 100 delivered twice, 1 in 50 with a remainder; planned whole, or in steps of ${PLAN_STEP_MESSAGES} messages while the writers count)`,
   );
   const dynamo = await startLocalDynamo();
   const figures: Figure[] = [];
   try {
-    for (const messages of RUN_MESSAGES) {
+    for (const [messages, planning] of RUN_MESSAGES.flatMap((size) =>
+      PLANNINGS.map((planning) => [size, planning] as const),
+    )) {
       const { run, usage, statusUsage, seconds, counted, finishedBy, deliveries } = await recordRun(
         dynamo,
         messages,
+        planning,
       );
       const expected = expectedFigures(messages);
       const planned = messages * KEYS_PER_MESSAGE;
       const exact =
         run?.status === 'finished' &&
+        !run.planning &&
+        run.keysPlanned === planned &&
         finishedBy === 1 &&
         run.keysWarmed === expected.warmed &&
         run.keysFailed === expected.failed &&
@@ -185,10 +255,10 @@ export const run: Scenario = async () => {
         run.skippedReasons.every(({ sample }) => sample.length <= 10);
       if (!exact) {
         throw new Error(
-          `run of ${messages} messages ended ${run?.status} (finished by ${finishedBy} updates) with ${run?.keysWarmed}/${run?.keysFailed}/${run?.keysSkipped} warmed/failed/skipped; expected finished with ${expected.warmed}/${expected.failed}/${expected.skipped}`,
+          `run of ${messages} messages planned ${planning} ended ${run?.status} (finished by ${finishedBy} updates) with ${run?.keysWarmed}/${run?.keysFailed}/${run?.keysSkipped} warmed/failed/skipped; expected finished with ${expected.warmed}/${expected.failed}/${expected.skipped}`,
         );
       }
-      const size = `${messages.toLocaleString('en-US')} messages`;
+      const size = `${messages.toLocaleString('en-US')} messages planned ${planning === 'whole' ? 'whole' : 'in steps'}`;
       const busiest = Math.max(...usage.writesPerKeySecond.values());
       const writesPerKey = new Map<string, number>();
       for (const [slot, count] of usage.writesPerKeySecond) {
@@ -207,7 +277,7 @@ export const run: Scenario = async () => {
           label: `${size}: read units per message`,
           value: usage.readUnits / messages,
           goal: { atMost: 5 },
-          detail: `${usage.readUnits.toLocaleString('en-US')} RCU: each writer's run read, one cancel check per ${CONSUMER_BATCH} messages, redeliveries' page reads`,
+          detail: `${usage.readUnits.toLocaleString('en-US')} RCU: each writer's run reads (again past a plan step), one cancel check per ${CONSUMER_BATCH} messages, redeliveries' page reads`,
         },
         {
           label: `${size}: most writes one partition key took in one second`,

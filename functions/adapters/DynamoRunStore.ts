@@ -11,8 +11,13 @@ import { type BackoffOptions, retryWithBackoff } from '../core';
 import { isRetryableAwsError } from './awsErrors';
 import {
   type MessageProgress,
+  type NewRun,
+  type PlanState,
+  type PlanStep,
+  plannedKeysOf,
   type RunRecord,
   type RunStore,
+  rejectedKeyCount,
   SKIPPED_SAMPLE_KEYS,
   type SkippedReason,
 } from './RunStore';
@@ -21,14 +26,16 @@ import {
   DEFAULT_PROGRESS_TREE,
   type Figures,
   figuresOf,
-  groupCount,
+  finalShape,
   groupKey,
   type Item,
   type ItemKey,
+  isBeyondKnownMessages,
+  isGroupFinished,
   isPageFinished,
+  isTallyFinished,
   type ProgressTreeShape,
   pageKey,
-  pagesInGroup,
   placeMessage,
   type RunItem,
   runKey,
@@ -80,6 +87,12 @@ const DEFAULT_RETRY: BackoffOptions = { maxRetries: 5, baseDelayMs: 50, maxDelay
  * writes, so no partition key takes a run's whole write load. Reading a running run adds the tally to
  * the groups and pages still counting.
  *
+ * A run planned in steps grows its run item's message count with each step (one conditional update
+ * of the run item). Until the plan is complete, only full pages and full groups can finish; the
+ * complete step writes the last page's message count, the last group's page count and the tally's
+ * group count onto those items, and each of these writes, like each count, sees the item as it is
+ * after it: whichever of them completes an item rolls it up, so the run finishes exactly once.
+ *
  * @example
  * const runs = new DynamoRunStore({ client: DynamoDBDocumentClient.from(new DynamoDBClient({})), tableName });
  * await runs.recordProgress(runId, `${runId}/0`, { warmed: 98, failed: 0, skipped: 2 });
@@ -89,7 +102,10 @@ export class DynamoRunStore implements RunStore {
   readonly #tableName: string;
   readonly #retry: BackoffOptions;
   readonly #tree: ProgressTreeShape;
-  /** Runs this store counted messages of: their shape never changes once created. */
+  /**
+   * Runs this store counted messages of. Their progress tree never changes once created; a run
+   * planned in steps is read again when a message is past the messages known here.
+   */
   readonly #runs = new Map<string, Promise<RunItem>>();
 
   public constructor(options: {
@@ -105,14 +121,13 @@ export class DynamoRunStore implements RunStore {
     this.#tree = options.progressTree ?? DEFAULT_PROGRESS_TREE;
   }
 
-  public async createRun(
-    run: Pick<RunRecord, 'runId' | 'trigger' | 'strategy' | 'keysPlanned' | 'messages'>,
-  ) {
+  public async createRun({ planning = false, ...run }: NewRun) {
     const item: RunItem = {
       ...run,
       ...this.#tree,
       status: 'running',
       startedAt: new Date().toISOString(),
+      ...(planning ? { stepped: true, planning: true, segment: 0 } : {}),
     };
     await this.#retrying(() =>
       this.#client.send(
@@ -135,8 +150,9 @@ export class DynamoRunStore implements RunStore {
       return this.#toRecord(run, items.filter((item) => item.sk !== 'run').map(figuresOf));
     }
     const tally = items.find((item) => item.sk === 'tally') ?? {};
-    const counted = [tally];
-    if (setOf(tally.doneGroups).size < groupCount(run)) {
+    // The run item counts the keys its plan steps refused.
+    const counted = [run as unknown as Item, tally];
+    if (!isTallyFinished(run, tally)) {
       const groups = await this.#getItems(stillOpen(tally.startedGroups, tally.doneGroups), (group) =>
         groupKey(runId, group),
       );
@@ -180,8 +196,8 @@ export class DynamoRunStore implements RunStore {
       skipped: progress.skipped,
       skippedReasons: summarizeSkippedKeys(progress),
     };
-    const run = await this.#countedRun(runId);
-    if (run.messages === 0) return { counted: true, run: await this.#finish(run, {}) };
+    const run = await this.#runOf(runId, messageId);
+    if (run.messages === 0 && !run.stepped) return { counted: true, run: await this.#finish(run, {}) };
     const { page, isRunMessage, appliedId } = placeMessage(run, messageId);
     const update = addingFigures(figures, expiresAt());
     const key = pageKey(runId, page);
@@ -218,6 +234,84 @@ export class DynamoRunStore implements RunStore {
       await this.#listPage(runId, Math.floor(page / run.groupPages), page);
     }
     return { counted, run: await this.#rollUpPage(run, page, pageItem) };
+  }
+
+  public async recordPlanStep(
+    runId: string,
+    step: PlanStep,
+  ): Promise<{ applied: boolean; run: RunRecord | undefined }> {
+    const keysPlanned = plannedKeysOf(step);
+    const rejected = addingFigures(
+      {
+        warmed: 0,
+        failed: 0,
+        skipped: rejectedKeyCount(step),
+        skippedReasons: mergeSkippedReasons(
+          (step.rejected ?? []).map(({ reason, keys }) => [
+            { reason, count: keys.length, sample: [...keys] },
+          ]),
+        ),
+      },
+      expiresAt(),
+    );
+    const checkpoint = step.checkpoint === undefined ? '' : ', checkpoint = :checkpoint';
+    let run: RunItem;
+    try {
+      run = (await this.#update({
+        Key: runKey(runId),
+        UpdateExpression:
+          `SET messages = messages + :messages, keysPlanned = keysPlanned + :keys, planning = :planning${checkpoint}, ` +
+          `${rejected.set.join(', ')} ADD ${rejected.add.join(', ')}`,
+        ConditionExpression: 'planning = :true AND messages = :before',
+        ExpressionAttributeNames: rejected.names,
+        ExpressionAttributeValues: {
+          ...rejected.values,
+          ':messages': step.messages,
+          ':keys': keysPlanned,
+          ':planning': !step.complete,
+          ':true': true,
+          ':before': step.messagesBefore,
+          ...(step.checkpoint === undefined ? {} : { ':checkpoint': step.checkpoint }),
+        },
+      })) as unknown as RunItem;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const current = (await this.#getItem(runKey(runId))) as RunItem | undefined;
+      if (!current) throw new Error(`run ${runId} does not exist in ${this.#tableName}`);
+      // A complete step repeated after its first delivery stopped early closes the plan again.
+      const closing = step.complete && current.stepped === true && current.planning === false;
+      return { applied: false, run: closing ? await this.#closePlan(current) : undefined };
+    }
+    this.#runs.set(runId, Promise.resolve(run));
+    return { applied: true, run: step.complete ? await this.#closePlan(run) : undefined };
+  }
+
+  public async getPlan(runId: string): Promise<PlanState | undefined> {
+    const run = (await this.#getItem(runKey(runId))) as RunItem | undefined;
+    if (!run) return undefined;
+    return {
+      messages: run.messages,
+      keysPlanned: run.keysPlanned,
+      ...(run.checkpoint === undefined ? {} : { checkpoint: run.checkpoint }),
+      complete: run.planning !== true,
+      segment: run.segment ?? 0,
+    };
+  }
+
+  public async startPlanSegment(runId: string, segment: number): Promise<boolean> {
+    try {
+      await this.#update({
+        Key: runKey(runId),
+        UpdateExpression: 'SET #segment = :next',
+        ConditionExpression: '#segment = :segment',
+        ExpressionAttributeNames: { '#segment': 'segment' },
+        ExpressionAttributeValues: { ':segment': segment, ':next': segment + 1 },
+      });
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
   }
 
   public async cancelRun(runId: string): Promise<RunRecord | undefined> {
@@ -292,10 +386,39 @@ export class DynamoRunStore implements RunStore {
       page,
       figuresOf(pageItem),
     );
-    if (setOf(groupItem.donePages).size < pagesInGroup(run, group)) return undefined;
+    return this.#rollUpGroup(run, group, groupItem);
+  }
+
+  /** Adds a finished group to the tally, and finishes the run when the tally holds every group. */
+  async #rollUpGroup(run: RunItem, group: number, groupItem: Item): Promise<RunRecord | undefined> {
+    if (!isGroupFinished(run, group, groupItem)) return undefined;
     const tally = await this.#addChild(tallyKey(run.runId), 'doneGroups', group, figuresOf(groupItem));
-    if (setOf(tally.doneGroups).size < groupCount(run)) return undefined;
-    return this.#finish(run, tally);
+    return isTallyFinished(run, tally) ? this.#finish(run, tally) : undefined;
+  }
+
+  /**
+   * Tells the tally, the last group and the last page of a run whose plan is complete how many
+   * children they have, top down, and rolls up each one that this write found finished: a count that
+   * completed an item before its write could not finish it. Idempotent. Returns the run when this
+   * call finished it.
+   */
+  async #closePlan(run: RunItem): Promise<RunRecord | undefined> {
+    const shape = finalShape(run, run.messages);
+    const setting = (key: ItemKey, attribute: string, count: number) =>
+      this.#update({
+        Key: key,
+        UpdateExpression: `SET ${attribute} = :count, expiresAt = if_not_exists(expiresAt, :expiresAt)`,
+        ExpressionAttributeValues: { ':count': count, ':expiresAt': expiresAt() },
+      });
+    const tally = await setting(tallyKey(run.runId), 'finalGroups', shape.groups);
+    if (shape.groups === 0) return isTallyFinished(run, tally) ? this.#finish(run, tally) : undefined;
+    const group = await setting(groupKey(run.runId, shape.lastGroup), 'finalPages', shape.pagesInLastGroup);
+    const page = await setting(pageKey(run.runId, shape.lastPage), 'finalMessages', shape.messagesInLastPage);
+    return (
+      (await this.#rollUpPage(run, shape.lastPage, page)) ??
+      (await this.#rollUpGroup(run, shape.lastGroup, group)) ??
+      (isTallyFinished(run, tally) ? this.#finish(run, tally) : undefined)
+    );
   }
 
   /** Records that a page (and so its group) counts, so that reading a running run finds it. */
@@ -373,18 +496,23 @@ export class DynamoRunStore implements RunStore {
 
   /** Finishes the run; returns it finished when this call did it. */
   async #finish(run: RunItem, tally: Item): Promise<RunRecord | undefined> {
-    const endedAt = await this.#endRun(run.runId, 'finished');
-    return endedAt ? this.#toRecord({ ...run, status: 'finished', endedAt }, [figuresOf(tally)]) : undefined;
+    const ended = await this.#endRun(run.runId, 'finished');
+    // The run item as it ended: its plan and the keys its plan steps refused, which a counting
+    // store's copy may predate.
+    return ended
+      ? this.#toRecord(ended as unknown as RunItem, [figuresOf(ended), figuresOf(tally)])
+      : undefined;
   }
 
   /**
    * Moves a running run to `status` and releases its lock. The condition lets exactly one caller
-   * win; the others (and a run no longer running) get `undefined`.
+   * win and returns it the run item as it now is; the others (and a run no longer running) get `undefined`.
    */
-  async #endRun(runId: string, status: 'finished' | 'cancelled'): Promise<string | undefined> {
+  async #endRun(runId: string, status: 'finished' | 'cancelled'): Promise<Item | undefined> {
     const endedAt = new Date().toISOString();
+    let ended: Item;
     try {
-      await this.#update({
+      ended = await this.#update({
         Key: runKey(runId),
         UpdateExpression: 'SET #status = :ended, endedAt = :endedAt, expiresAt = :expiresAt',
         ConditionExpression: '#status = :running',
@@ -401,11 +529,25 @@ export class DynamoRunStore implements RunStore {
       throw error;
     }
     await this.releaseRunLock(runId);
-    return endedAt;
+    return ended;
   }
 
   /**
-   * The run as a counting store knows it, read once per store (a run's shape does not change).
+   * The run as a counting store knows it, read again only when `messageId` is past the messages it
+   * knows: a step of the plan added it since (the fan-out records a step before sending its messages).
+   * @throws Error for an unknown run.
+   */
+  async #runOf(runId: string, messageId: string): Promise<RunItem> {
+    const known = this.#countedRun(runId);
+    const run = await known;
+    if (!run.stepped || !isBeyondKnownMessages(run, messageId)) return run;
+    // Concurrent messages past the known plan share one read of the run.
+    if (this.#runs.get(runId) === known) this.#runs.delete(runId);
+    return this.#countedRun(runId);
+  }
+
+  /**
+   * The run as a counting store knows it, read once per store.
    * @throws Error for an unknown run.
    */
   #countedRun(runId: string): Promise<RunItem> {
@@ -502,6 +644,7 @@ export class DynamoRunStore implements RunStore {
       status: run.status,
       startedAt: run.startedAt,
       ...(run.endedAt ? { endedAt: run.endedAt } : {}),
+      planning: run.planning === true,
     };
   }
 

@@ -31,6 +31,37 @@ export interface RunRecord {
   startedAt: string;
   /** ISO 8601, once the run is finished or cancelled. */
   endedAt?: string;
+  /** True while the fan-out is still planning: keysPlanned and messages only grow until it is false. */
+  planning: boolean;
+}
+
+/** One step of a run's plan: the messages sent since the previous step. */
+export interface PlanStep {
+  /** The run's message count before this step; the step adds messages messagesBefore … messagesBefore + messages − 1. */
+  messagesBefore: number;
+  messages: number;
+  /** Keys in those messages. */
+  keysPlanned: number;
+  /**
+   * Keys refused before packing (for example keys SQS cannot carry): they add to the run's
+   * `keysPlanned` and are counted skipped under their reason at once. Send them with a step that has
+   * messages, or with the complete step: a repeat of a step without messages cannot be recognized.
+   */
+  rejected?: readonly { reason: string; keys: readonly string[] }[];
+  /** Opaque position of the fan-out's sources after this step (JSON text), read back by a continuation. */
+  checkpoint?: string;
+  /** True for the last step: planning is over. */
+  complete: boolean;
+}
+
+/** Where a run's plan stands: what a continuation reads to carry on. */
+export interface PlanState {
+  messages: number;
+  keysPlanned: number;
+  checkpoint?: string;
+  complete: boolean;
+  /** Continuation segments started so far (see `startPlanSegment`). */
+  segment: number;
 }
 
 /** What one consumed message contributes to its run. */
@@ -47,14 +78,21 @@ export interface MessageProgress {
   skippedKeys?: ReadonlyMap<string, string>;
 }
 
+/** A run as its creator describes it. */
+export type NewRun = Pick<RunRecord, 'runId' | 'trigger' | 'strategy' | 'keysPlanned' | 'messages'> & {
+  /**
+   * True for a run planned in steps (`recordPlanStep`) while its messages are sent; default false:
+   * the run is planned whole at creation.
+   */
+  planning?: boolean;
+};
+
 /**
  * The run records: created by the warm fan-out, counted by the consumers, read and cancelled by
  * control. `DynamoRunStore` keeps them in DynamoDB; tests may use any implementation.
  */
 export interface RunStore {
-  createRun(
-    run: Pick<RunRecord, 'runId' | 'trigger' | 'strategy' | 'keysPlanned' | 'messages'>,
-  ): Promise<RunRecord>;
+  createRun(run: NewRun): Promise<RunRecord>;
   /** The run with every message counted so far; undefined when there is no such run. */
   getRun(runId: string): Promise<RunRecord | undefined>;
   /** Newest first. */
@@ -71,6 +109,27 @@ export interface RunStore {
     messageId: string,
     progress: MessageProgress,
   ): Promise<{ counted: boolean; run: RunRecord | undefined }>;
+  /**
+   * Adds a step to a planning run, atomically and once: applied only when the run is still planning
+   * and its message count is still `messagesBefore` (so a retried or duplicate step changes nothing
+   * and returns applied false). The fan-out records a step BEFORE sending its messages, so a consumer
+   * never counts a message the run does not know. A run never finishes while planning; the step with
+   * `complete: true` finishes it when every planned key is already counted, releasing the lock and
+   * returning the finished `run`. Other steps return no `run`. Repeating a complete step that was
+   * applied (say after a crash) gets applied false but still finishes a run left unfinished. A step
+   * whose first attempt was applied but whose answer was lost also gets applied false on retry: a
+   * caller tells that apart with `getPlan` (the plan's messages already include the step's).
+   * @throws Error for an unknown run or a step whose counts are not whole numbers.
+   */
+  recordPlanStep(runId: string, step: PlanStep): Promise<{ applied: boolean; run: RunRecord | undefined }>;
+  /** The plan of a run, undefined when there is no such run. */
+  getPlan(runId: string): Promise<PlanState | undefined>;
+  /**
+   * Claims the next continuation segment: applied (true, and the run's segment becomes `segment + 1`)
+   * only when the run's segment is still `segment`; a stale or duplicate continuation message, or an
+   * unknown run, gets false and changes nothing.
+   */
+  startPlanSegment(runId: string, segment: number): Promise<boolean>;
   /** Marks a running run cancelled (and releases the lock); returns the record as it now is. */
   cancelRun(runId: string): Promise<RunRecord | undefined>;
   /** True when the run was cancelled; consumers check it before loading. */
@@ -86,3 +145,21 @@ export interface RunStore {
   /** Releases the lock if `runId` holds it. */
   releaseRunLock(runId: string): Promise<void>;
 }
+
+/** Keys a step refused before packing. */
+export const rejectedKeyCount = (step: PlanStep): number =>
+  (step.rejected ?? []).reduce((total, { keys }) => total + keys.length, 0);
+
+/**
+ * What a step adds to its run's `keysPlanned`: the keys of its messages and the keys it refused.
+ * @throws Error naming the field of a step whose counts are not whole numbers.
+ */
+export const plannedKeysOf = (step: PlanStep): number => {
+  for (const field of ['messagesBefore', 'messages', 'keysPlanned'] as const) {
+    const count = step[field];
+    if (!Number.isInteger(count) || count < 0) {
+      throw new Error(`plan step ${field} must be a whole number, not ${count}`);
+    }
+  }
+  return step.keysPlanned + rejectedKeyCount(step);
+};

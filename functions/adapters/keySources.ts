@@ -7,8 +7,12 @@ import {
   describeError,
   type KeyCandidate,
   type KeyProvider,
+  type KeyReader,
   type KeySource,
+  readKeysFrom,
   retryWithBackoff,
+  type SourcePosition,
+  SourcePositionError,
 } from '../core';
 import { isRetryableAwsError } from './awsErrors';
 import { describeIssues, MAX_KEY_BYTES } from './warmMessage';
@@ -56,7 +60,8 @@ export interface S3KeyProviderOptions {
 /**
  * Provides the keys listed in an S3 object, one per line (UTF-8; `\n` or `\r\n`; blank lines and
  * whitespace around a key are ignored). The object is streamed and keys are yielded as they arrive,
- * so a 100 MB listing never sits in memory as one string.
+ * so a 100 MB listing never sits in memory as one string. A read's position is the byte offset after
+ * its last key; a read resumed there asks S3 for the rest of the object only (a ranged GetObject).
  *
  * @example
  * const provider = new S3KeyProvider({ client: new S3Client({}), bucket: 'my-bucket', key: 'warm/keys.txt' });
@@ -69,34 +74,46 @@ export class S3KeyProvider implements KeyProvider<string> {
   }
 
   public async getKeys(): Promise<KeySource<KeyCandidate<string>>> {
-    return this.#readKeys();
+    return this.readKeys();
+  }
+
+  public readKeys(position?: SourcePosition): KeyReader<string> {
+    if (position !== undefined && !(Number.isSafeInteger(position) && (position as number) >= 0)) {
+      throw new SourcePositionError(
+        `${this.#location}: cannot resume at ${JSON.stringify(position)}: expected a byte offset`,
+      );
+    }
+    const read = { offset: (position as number | undefined) ?? 0 };
+    return { position: () => read.offset, [Symbol.asyncIterator]: () => this.#readKeys(read) };
   }
 
   get #location(): string {
     return `s3://${this.#options.bucket}/${this.#options.key}`;
   }
 
-  async *#readKeys(): AsyncGenerator<string> {
-    const body = await this.#open();
-    const decoder = new TextDecoder('utf-8');
+  /** Yields the keys from `read.offset` on, moving it past each key's line as the key is yielded. */
+  async *#readKeys(read: { offset: number }): AsyncGenerator<string> {
+    const from = read.offset;
+    const body = await this.#open(from);
+    if (!body) return;
     let lineNumber = 0;
-    let unfinished = '';
-    const keyOf = (line: string): string | undefined => {
-      lineNumber++;
-      if (line.length > MAX_KEY_BYTES) throw this.#lineTooLong(lineNumber);
-      const key = line.trim();
-      return key === '' ? undefined : key;
-    };
+    let unfinished: Buffer = Buffer.alloc(0);
+    const tooLong = () => this.#lineTooLong(lineNumber + 1, from);
     try {
       for await (const chunk of body) {
-        const lines = (unfinished + decoder.decode(chunk, { stream: true })).split('\n');
-        unfinished = lines.pop() ?? '';
-        for (const line of lines) {
-          const key = keyOf(line);
-          if (key !== undefined) yield key;
+        const bytes = unfinished.length > 0 ? Buffer.concat([unfinished, chunk]) : Buffer.from(chunk);
+        let lineStart = 0;
+        for (let end = bytes.indexOf(NEWLINE); end !== -1; end = bytes.indexOf(NEWLINE, lineStart)) {
+          if (end - lineStart > MAX_KEY_BYTES) throw tooLong();
+          const key = bytes.toString('utf8', lineStart, end).trim();
+          lineNumber++;
+          read.offset += end + 1 - lineStart;
+          lineStart = end + 1;
+          if (key !== '') yield key;
         }
+        unfinished = bytes.subarray(lineStart);
         // An object without newlines would otherwise be buffered whole.
-        if (unfinished.length > MAX_KEY_BYTES) throw this.#lineTooLong(lineNumber + 1);
+        if (unfinished.length > MAX_KEY_BYTES) throw tooLong();
       }
     } catch (error) {
       if (error instanceof KeySourceError) throw error;
@@ -104,27 +121,39 @@ export class S3KeyProvider implements KeyProvider<string> {
         cause: error,
       });
     }
-    const key = keyOf(unfinished + decoder.decode());
-    if (key !== undefined) yield key;
+    const key = unfinished.toString('utf8').trim();
+    read.offset += unfinished.length;
+    if (key !== '') yield key;
   }
 
-  #lineTooLong(lineNumber: number): KeySourceError {
+  #lineTooLong(lineNumber: number, from: number): KeySourceError {
+    const where = from === 0 ? `line ${lineNumber}` : `line ${lineNumber} after byte ${from}`;
     return new KeySourceError(
-      `${this.#location}: line ${lineNumber} is longer than ${MAX_KEY_BYTES} bytes, the longest key ` +
+      `${this.#location}: ${where} is longer than ${MAX_KEY_BYTES} bytes, the longest key ` +
         'accepted: is this a newline-delimited list of keys?',
     );
   }
 
-  async #open(): Promise<AsyncIterable<Uint8Array>> {
+  /** The object's body from byte `from` on; nothing when `from` is at or past its end. */
+  async #open(from: number): Promise<AsyncIterable<Uint8Array> | undefined> {
     const { client, bucket, key, retry = DEFAULT_KEY_SOURCE_RETRY } = this.#options;
     let body: unknown;
     try {
       ({ Body: body } = await sendWithRetry(
-        () => client.send(new GetObjectCommand({ Bucket: bucket, Key: key })),
+        () =>
+          client.send(
+            new GetObjectCommand({
+              Bucket: bucket,
+              Key: key,
+              Range: from > 0 ? `bytes=${from}-` : undefined,
+            }),
+          ),
         retry,
       ));
     } catch (error) {
       const name = awsErrorName(error);
+      // A resumed read that had reached the end: S3 answers 416 for a range past the last byte.
+      if (name === 'InvalidRange') return undefined;
       const reason =
         name === 'NoSuchKey'
           ? 'the object does not exist'
@@ -140,6 +169,8 @@ export class S3KeyProvider implements KeyProvider<string> {
     return body as AsyncIterable<Uint8Array>;
   }
 }
+
+const NEWLINE = 0x0a;
 
 /** A DynamoDB Query, for reading one partition (or one index partition) instead of the whole table. */
 export interface DynamoKeyQuery {
@@ -205,7 +236,16 @@ export class DynamoKeyProvider implements KeyProvider<string> {
   }
 
   public async getKeys(): Promise<KeySource<KeyCandidate<string>>> {
-    return this.#readKeys();
+    return this.readKeys();
+  }
+
+  /**
+   * Reads from `position`: the `ExclusiveStartKey` of a page (null for the first) and how many of
+   * its items were read, so a resumed read asks for that page again and skips them.
+   */
+  public readKeys(position?: SourcePosition): KeyReader<string> {
+    const read = parsePagePosition(position, 'page', this.#source);
+    return { position: () => ({ ...read }), [Symbol.asyncIterator]: () => this.#readKeys(read) };
   }
 
   get #source(): string {
@@ -213,15 +253,17 @@ export class DynamoKeyProvider implements KeyProvider<string> {
     return `DynamoDB table ${tableName}${indexName ? ` (index ${indexName})` : ''}`;
   }
 
-  async *#readKeys(): AsyncGenerator<string> {
+  /** Yields the keys from `read` on, moving it past each item as its key is yielded. */
+  async *#readKeys(read: PagePosition): AsyncGenerator<string> {
     const { attribute, onSkippedItems } = this.#options;
     const skipped: SkippedItemsReport = { source: this.#source, missing: 0, notString: 0 };
     let found = 0;
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.#readPage(startKey);
-      for (const item of page.Items ?? []) {
-        const key: unknown = item[attribute];
+    for (;;) {
+      const page = await this.#readPage((read.page ?? undefined) as Record<string, unknown> | undefined);
+      const items = page.Items ?? [];
+      for (let index = read.item; index < items.length; index++) {
+        const key: unknown = (items[index] as Record<string, unknown>)[attribute];
+        read.item = index + 1;
         if (key === undefined) skipped.missing++;
         else if (typeof key !== 'string') skipped.notString++;
         else {
@@ -229,8 +271,10 @@ export class DynamoKeyProvider implements KeyProvider<string> {
           yield key;
         }
       }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+      if (!page.LastEvaluatedKey) break;
+      read.page = page.LastEvaluatedKey as SourcePosition;
+      read.item = 0;
+    }
 
     const skippedItems = skipped.missing + skipped.notString;
     if (skippedItems === 0) return;
@@ -288,22 +332,24 @@ const lambdaKeysPageSchema = z.object({
       }),
     ]),
   ),
-  nextToken: z.nullish(z.string()),
+  nextCursor: z.nullish(z.string()),
 });
 
 export interface LambdaKeyProviderOptions {
   client: LambdaClient;
   /** Name, ARN or alias ARN of the function that lists the keys. */
   functionName: string;
-  /** Pages read at most, a guard against a function that always returns a new `nextToken`. Default 10,000. */
+  /** Pages read at most, a guard against a function that always returns a new `nextCursor`. Default 10,000. */
   maxPages?: number;
   retry?: BackoffOptions;
 }
 
 /**
  * Provides the keys a user's Lambda function lists, page by page. The function is invoked with
- * `{}` first, then with `{ "nextToken": "…" }` as long as it returns one, and must return
- * `{ "keys": ["a", { "key": "b", "weight": 5 }], "nextToken"?: "…" }`.
+ * `{}` first, then with `{ "cursor": "…" }` as long as it returns a `nextCursor`, and must return
+ * `{ "keys": ["a", { "key": "b", "weight": 5 }], "nextCursor"?: "…" }`. Asked for the same cursor
+ * again, it must return the same page: a run that continues in another invocation asks for the page
+ * it stopped in again and skips the keys it had read.
  *
  * @example
  * const provider = new LambdaKeyProvider({ client: new LambdaClient({}), functionName: 'list-hot-products' });
@@ -316,28 +362,38 @@ export class LambdaKeyProvider implements KeyProvider<string> {
   }
 
   public async getKeys(): Promise<KeySource<KeyCandidate<string>>> {
-    return this.#readKeys();
+    return this.readKeys();
   }
 
-  async *#readKeys(): AsyncGenerator<KeyCandidate<string>> {
+  /** Reads from `position`: the cursor of a page (null for the first) and how many of its keys were read. */
+  public readKeys(position?: SourcePosition): KeyReader<string> {
+    const read = parsePagePosition(position, 'cursor', `key source Lambda ${this.#options.functionName}`);
+    return { position: () => ({ ...read }), [Symbol.asyncIterator]: () => this.#readKeys(read) };
+  }
+
+  async *#readKeys(read: PagePosition): AsyncGenerator<KeyCandidate<string>> {
     const maxPages = this.#options.maxPages ?? 10_000;
-    let nextToken: string | undefined;
     for (let page = 1; ; page++) {
-      const response = await this.#invoke(page, nextToken);
-      yield* response.keys;
-      if (!response.nextToken) return;
-      if (response.nextToken === nextToken) {
+      const cursor = typeof read.cursor === 'string' ? read.cursor : undefined;
+      const response = await this.#invoke(page, cursor);
+      for (let index = read.item; index < response.keys.length; index++) {
+        read.item = index + 1;
+        yield response.keys[index] as KeyCandidate<string>;
+      }
+      if (!response.nextCursor) return;
+      if (response.nextCursor === cursor) {
         throw new KeySourceError(
-          `${this.#describePage(page)} returned the nextToken it was given ("${nextToken}"), which would never end`,
+          `${this.#describePage(page)} returned the cursor it was given ("${cursor}") as nextCursor, which would never end`,
         );
       }
       if (page >= maxPages) {
         throw new KeySourceError(
-          `${this.#describePage(page)} still returned a nextToken after ${maxPages} pages; ` +
+          `${this.#describePage(page)} still returned a nextCursor after ${maxPages} pages; ` +
             'is the function paginating correctly?',
         );
       }
-      nextToken = response.nextToken;
+      read.cursor = response.nextCursor;
+      read.item = 0;
     }
   }
 
@@ -345,7 +401,7 @@ export class LambdaKeyProvider implements KeyProvider<string> {
     return `key source Lambda ${this.#options.functionName} (page ${page})`;
   }
 
-  async #invoke(page: number, nextToken: string | undefined): Promise<z.infer<typeof lambdaKeysPageSchema>> {
+  async #invoke(page: number, cursor: string | undefined): Promise<z.infer<typeof lambdaKeysPageSchema>> {
     const { client, functionName, retry = DEFAULT_KEY_SOURCE_RETRY } = this.#options;
     const where = this.#describePage(page);
     const output = await sendWithRetry(
@@ -353,7 +409,7 @@ export class LambdaKeyProvider implements KeyProvider<string> {
         client.send(
           new InvokeCommand({
             FunctionName: functionName,
-            Payload: new TextEncoder().encode(JSON.stringify(nextToken === undefined ? {} : { nextToken })),
+            Payload: new TextEncoder().encode(JSON.stringify(cursor === undefined ? {} : { cursor })),
           }),
         ),
       retry,
@@ -365,12 +421,36 @@ export class LambdaKeyProvider implements KeyProvider<string> {
     if (!parsed.success) {
       throw new KeySourceError(
         `${where} returned a malformed response: ${describeIssues(parsed.error)}; ` +
-          'expected { "keys": [...], "nextToken"?: "..." }',
+          'expected { "keys": [...], "nextCursor"?: "..." }',
       );
     }
     return parsed.data;
   }
 }
+
+/** Where a paged read stands: the page (its start key or cursor; null for the first) and the items of it read. */
+type PagePosition = { item: number } & Record<string, SourcePosition>;
+
+const parsePagePosition = (
+  position: SourcePosition | undefined,
+  page: string,
+  source: string,
+): PagePosition => {
+  if (position === undefined) return { [page]: null, item: 0 };
+  const item =
+    typeof position === 'object' && position !== null && !Array.isArray(position) ? position.item : undefined;
+  if (
+    typeof item !== 'number' ||
+    !Number.isSafeInteger(item) ||
+    item < 0 ||
+    !(page in (position as object))
+  ) {
+    throw new SourcePositionError(
+      `${source}: cannot resume at ${JSON.stringify(position)}: expected { "${page}": …, "item": n }`,
+    );
+  }
+  return { ...(position as Record<string, SourcePosition>), item };
+};
 
 /**
  * Decodes a Lambda response payload as JSON. A function error (`FunctionError` set, or an
@@ -408,10 +488,11 @@ export interface WeightedProvider {
 }
 
 /**
- * Provides the keys of several providers, read one after the other, each key weighted by its
- * provider: a key's weight is the provider's weight times the key's own weight (1 for a key that has
- * none). A key several providers list is deduplicated later, by `collectWeightedKeys`, and keeps its
- * highest weight.
+ * Provides the keys of several providers, the provider of highest weight first (providers of equal
+ * weight in the order given), each key weighted by its provider: a key's weight is the provider's
+ * weight times the key's own weight (1 for a key that has none). Reading the heaviest provider first
+ * puts its keys first in a run, and in the bounded set of keys a run de-duplicates. A read's
+ * position is the provider's index and that provider's own position.
  *
  * @example
  * const provider = new CombinedKeyProvider([
@@ -428,20 +509,51 @@ export class CombinedKeyProvider implements KeyProvider<string> {
         throw new KeySourceError(`key source ${index}: weight ${weight} must be a finite number ≥ 0`);
       }
     });
-    this.#providers = [...providers];
+    // Array.prototype.sort is stable: equal weights keep the order given.
+    this.#providers = [...providers].sort((a, b) => (b.weight ?? 1) - (a.weight ?? 1));
   }
 
   public async getKeys(): Promise<KeySource<KeyCandidate<string>>> {
-    return this.#readKeys();
+    return this.readKeys();
   }
 
-  async *#readKeys(): AsyncGenerator<KeyCandidate<string>> {
-    for (const { provider, weight = 1 } of this.#providers) {
-      for await (const candidate of await provider.getKeys()) {
-        yield typeof candidate === 'string'
-          ? { key: candidate, weight }
-          : { key: candidate.key, weight: weight * candidate.weight };
-      }
+  public readKeys(position?: SourcePosition): KeyReader<string> {
+    const index =
+      typeof position === 'object' && position !== null && !Array.isArray(position) ? position.provider : 0;
+    if (
+      position !== undefined &&
+      (typeof index !== 'number' ||
+        !Number.isSafeInteger(index) ||
+        index < 0 ||
+        index > this.#providers.length)
+    ) {
+      throw new SourcePositionError(
+        `combined key source: cannot resume at ${JSON.stringify(position)}: expected { "provider": n, "at": … }`,
+      );
     }
+    const at = (position as { at?: SourcePosition } | undefined)?.at;
+    const providers = this.#providers;
+    const read = { provider: index as number, inner: readKeysFromOptional(providers[index as number], at) };
+    return {
+      position: () => ({ provider: read.provider, at: read.inner?.position() ?? null }),
+      async *[Symbol.asyncIterator]() {
+        while (read.inner) {
+          const { weight = 1 } = providers[read.provider] as WeightedProvider;
+          for await (const candidate of read.inner) {
+            yield typeof candidate === 'string'
+              ? { key: candidate, weight }
+              : { key: candidate.key, weight: weight * candidate.weight };
+          }
+          read.provider++;
+          read.inner = readKeysFromOptional(providers[read.provider], undefined);
+        }
+      },
+    };
   }
 }
+
+const readKeysFromOptional = (
+  weighted: WeightedProvider | undefined,
+  position: SourcePosition | undefined,
+): KeyReader<string> | undefined =>
+  weighted ? readKeysFrom(weighted.provider, position ?? undefined) : undefined;

@@ -41,7 +41,12 @@ export const stillOpen = (started: unknown, done: unknown): number[] => {
   return [...setOf(started)].filter((child) => !finished.has(child));
 };
 
-/** The run item: the record's fixed part, with the progress tree it was created with. */
+/**
+ * The run item: the record's fixed part, with the progress tree it was created with. A run planned
+ * in steps (`stepped`) grows `messages` and `keysPlanned` until `planning` is false; its shape is
+ * then written to its last page, last group and tally (`finalMessages`, `finalPages`,
+ * `finalGroups`), so that each item knows when it is finished from itself alone.
+ */
 export interface RunItem extends ProgressTreeShape {
   runId: string;
   trigger: RunRecord['trigger'];
@@ -51,6 +56,10 @@ export interface RunItem extends ProgressTreeShape {
   status: RunRecord['status'];
   startedAt: string;
   endedAt?: string;
+  stepped?: boolean;
+  planning?: boolean;
+  checkpoint?: string;
+  segment?: number;
 }
 
 const pageCount = (run: RunItem) => Math.ceil(run.messages / run.pageMessages);
@@ -85,13 +94,39 @@ export const figuresOf = (item: Item): Figures => ({
     }),
 });
 
-/** A page is finished when all its messages are counted and no key of theirs waits in a remainder. */
+/**
+ * A page is finished when all its messages are counted and no key of theirs waits in a remainder. A
+ * page of a run planned in steps holds `pageMessages` messages unless it is the run's last page,
+ * which learns its count (`finalMessages`) when planning completes.
+ */
 export const isPageFinished = (run: RunItem, page: number, item: Item): boolean => {
   const { warmed, failed, skipped } = figuresOf(item);
+  const messages = run.stepped ? (item.finalMessages ?? run.pageMessages) : messagesInPage(run, page);
   return (
-    numberOf(item.messagesCounted) === messagesInPage(run, page) &&
-    warmed + failed + skipped === numberOf(item.keysExpected)
+    numberOf(item.messagesCounted) === messages && warmed + failed + skipped === numberOf(item.keysExpected)
   );
+};
+
+/** A group is finished when it holds all its pages (a stepped run's last group learns how many: `finalPages`). */
+export const isGroupFinished = (run: RunItem, group: number, item: Item): boolean =>
+  setOf(item.donePages).size ===
+  (run.stepped ? (item.finalPages ?? run.groupPages) : pagesInGroup(run, group));
+
+/** The tally is finished when it holds every group; a stepped run's tally knows how many once planning completes. */
+export const isTallyFinished = (run: RunItem, tally: Item): boolean =>
+  setOf(tally.doneGroups).size === (run.stepped ? tally.finalGroups : groupCount(run));
+
+/** Where a completed plan of `messages` messages ends: its last page and group, and how full they are. */
+export const finalShape = (run: ProgressTreeShape, messages: number) => {
+  const pages = Math.ceil(messages / run.pageMessages);
+  const groups = Math.ceil(pages / run.groupPages);
+  return {
+    groups,
+    lastGroup: groups - 1,
+    pagesInLastGroup: pages - (groups - 1) * run.groupPages,
+    lastPage: pages - 1,
+    messagesInLastPage: messages - (pages - 1) * run.pageMessages,
+  };
 };
 
 /** The clauses and values of an UpdateItem that adds `figures` to an item and sets its expiry once. */
@@ -119,14 +154,24 @@ export const addingFigures = (figures: Figures, expiresAt: number) => {
 
 /** Where a message is counted: its page, whether it is one of the run's messages, its id within the page. */
 export const placeMessage = (run: RunItem, messageId: string) => {
-  const prefix = `${run.runId}/`;
-  const suffix = messageId.startsWith(prefix) ? messageId.slice(prefix.length) : '';
-  const match = /^(\d+)((?:\.\d+)*)$/.exec(suffix);
-  const index = Number(match?.[1]);
+  const { match, suffix, index } = parseMessageId(run.runId, messageId);
   if (!match || index >= run.messages) {
     throw new Error(
-      `message ${messageId} is not one of run ${run.runId}'s ${run.messages} messages (${prefix}<n>, or ${prefix}<n>.<attempt> for a remainder)`,
+      `message ${messageId} is not one of run ${run.runId}'s ${run.messages} messages (${run.runId}/<n>, or ${run.runId}/<n>.<attempt> for a remainder)`,
     );
   }
   return { page: Math.floor(index / run.pageMessages), isRunMessage: match[2] === '', appliedId: suffix };
+};
+
+const parseMessageId = (runId: string, messageId: string) => {
+  const prefix = `${runId}/`;
+  const suffix = messageId.startsWith(prefix) ? messageId.slice(prefix.length) : '';
+  const match = /^(\d+)((?:\.\d+)*)$/.exec(suffix);
+  return { match, suffix, index: Number(match?.[1]) };
+};
+
+/** True when `messageId` names a message past the run's known messages (the plan may have grown since). */
+export const isBeyondKnownMessages = (run: RunItem, messageId: string): boolean => {
+  const { match, index } = parseMessageId(run.runId, messageId);
+  return match !== null && index >= run.messages;
 };

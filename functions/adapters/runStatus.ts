@@ -4,6 +4,8 @@ import type { RunRecord, SkippedReason } from './RunStore';
 export interface RunStatusReport {
   runId: string;
   status: RunRecord['status'];
+  /** True while the fan-out still plans the run, so `planned` may grow (absent from older functions' reports). */
+  planning?: boolean;
   trigger: RunRecord['trigger'];
   startedAt: string;
   endedAt?: string;
@@ -20,7 +22,10 @@ export interface RunStatusReport {
   settling: number;
   /** Keys loaded per second (warmed or failed; skipped keys are not loaded), up to the run's end. */
   keysPerSecond: number;
-  /** Seconds until every key is accounted for at the current rate; undefined when it cannot be told. */
+  /**
+   * Seconds until every key is accounted for at the current rate; undefined when it cannot be told
+   * (no key loaded yet, or the plan still growing).
+   */
   etaSeconds: number | undefined;
   /** Why keys were skipped, most frequent first, each with a few of the keys. */
   skippedReasons: SkippedReason[];
@@ -54,6 +59,7 @@ export const describeRunStatus = (
   return {
     runId: run.runId,
     status: run.status,
+    planning: run.planning,
     trigger: run.trigger,
     startedAt: run.startedAt,
     endedAt: run.endedAt,
@@ -64,7 +70,11 @@ export const describeRunStatus = (
     remaining: running ? unaccounted : 0,
     settling: running ? 0 : unaccounted,
     keysPerSecond: Math.round(keysPerSecond * 10) / 10,
-    etaSeconds: !running ? 0 : keysPerSecond > 0 ? Math.ceil(unaccounted / keysPerSecond) : undefined,
+    etaSeconds: !running
+      ? 0
+      : keysPerSecond > 0 && !run.planning
+        ? Math.ceil(unaccounted / keysPerSecond)
+        : undefined,
     skippedReasons: run.skippedReasons,
     ...(running && retryWaitsSeconds ? { retryWaitsSeconds } : {}),
   };

@@ -37,6 +37,12 @@ export interface WarmingConfig {
    * Default 0.8: a key is refreshed in the last fifth of its life.
    */
   refreshAheadRatio: number;
+  /**
+   * Serverless runtime: seconds one warm invocation enumerates keys before it records where it stands
+   * and continues in a fresh invocation. Keep it at least 60 s below the warm function's timeout.
+   * Default 240 (the construct's warm function times out at 300).
+   */
+  fanOutSegmentSeconds: number;
 }
 
 type Kind =
@@ -60,6 +66,7 @@ const SETTINGS: { [Option in keyof WarmingConfig]: { kind: Kind; default: Warmin
   maxKeysPerRun: { kind: { type: 'integer', min: 0 }, default: 0 },
   ttlSeconds: { kind: { type: 'integer', min: 0 }, default: 0 },
   refreshAheadRatio: { kind: { type: 'number', min: 0, max: 1 }, default: 0.8 },
+  fanOutSegmentSeconds: { kind: { type: 'integer', min: 1, max: 840 }, default: 240 },
 };
 
 const OPTIONS = Object.keys(SETTINGS) as (keyof WarmingConfig)[];

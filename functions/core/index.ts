@@ -16,7 +16,7 @@ export {
   InvalidKeyError,
   TimeoutError,
 } from './errors';
-export { CallableKeyProvider, StaticKeyProvider } from './KeyProvider';
+export { CallableKeyProvider, readKeysFrom, SourcePositionError, StaticKeyProvider } from './KeyProvider';
 export { MemoryStore, type MemoryStoreOptions } from './MemoryStore';
 export {
   collectWeightedKeys,
@@ -24,6 +24,7 @@ export {
   KeyQueue,
   type KeyQueueOptions,
   selectKeysDueForRefresh,
+  selectTopKeys,
 } from './planKeys';
 export { type BackoffOptions, backoffDelayMs, type RetryOptions, retryWithBackoff } from './retryWithBackoff';
 export type {
@@ -31,8 +32,10 @@ export type {
   CacheStore,
   KeyCandidate,
   KeyProvider,
+  KeyReader,
   KeySource,
   LeaseStore,
+  SourcePosition,
   ValueLoader,
   WarmingProgress,
   WarmingStats,

@@ -192,6 +192,90 @@ export class KeyQueue<K> {
   }
 }
 
+/** A kept key of `selectTopKeys`, with its place in the min-heap. */
+interface RankedKey<K> extends WeightedKey<K> {
+  position: number;
+  slot: number;
+}
+
+/** True when `a` ranks below `b`: a lower weight, or the same weight read later. */
+const ranksBelow = <K>(a: RankedKey<K>, b: RankedKey<K>): boolean =>
+  a.weight < b.weight || (a.weight === b.weight && a.position > b.position);
+
+/**
+ * The `limit` keys of highest weight in `source` (a key seen twice keeps its highest weight), ordered
+ * highest first, first read first among equals. Memory is bounded by `limit`, not by the source: a
+ * min-heap keeps the best keys so far and forgets the rest.
+ * @throws InvalidKeyError as `collectWeightedKeys` does.
+ */
+export const selectTopKeys = async <K>(
+  source: KeySource<KeyCandidate<K>>,
+  limit: number,
+): Promise<WeightedKey<K>[]> => {
+  const heap: RankedKey<K>[] = [];
+  const kept = new Map<K, RankedKey<K>>();
+  const place = (ranked: RankedKey<K>, slot: number) => {
+    heap[slot] = ranked;
+    ranked.slot = slot;
+  };
+  const siftDown = (ranked: RankedKey<K>) => {
+    let slot = ranked.slot;
+    for (;;) {
+      const left = slot * 2 + 1;
+      if (left >= heap.length) break;
+      const right = left + 1;
+      const lower =
+        right < heap.length && ranksBelow(heap[right] as RankedKey<K>, heap[left] as RankedKey<K>)
+          ? right
+          : left;
+      if (!ranksBelow(heap[lower] as RankedKey<K>, ranked)) break;
+      place(heap[lower] as RankedKey<K>, slot);
+      slot = lower;
+    }
+    place(ranked, slot);
+  };
+  const siftUp = (ranked: RankedKey<K>) => {
+    let slot = ranked.slot;
+    while (slot > 0) {
+      const parent = (slot - 1) >> 1;
+      if (!ranksBelow(ranked, heap[parent] as RankedKey<K>)) break;
+      place(heap[parent] as RankedKey<K>, slot);
+      slot = parent;
+    }
+    place(ranked, slot);
+  };
+  let position = 0;
+  const offer = (candidate: KeyCandidate<K>) => {
+    const { key, weight } = weighKey(candidate, position);
+    const ranked: RankedKey<K> = { key, weight, position: position++, slot: heap.length };
+    const held = kept.get(key);
+    if (held) {
+      if (weight > held.weight) {
+        held.weight = weight;
+        siftDown(held);
+      }
+      return;
+    }
+    if (heap.length < limit) {
+      kept.set(key, ranked);
+      heap.push(ranked);
+      siftUp(ranked);
+      return;
+    }
+    const lowest = heap[0];
+    if (!lowest || !ranksBelow(lowest, ranked)) return;
+    kept.delete(lowest.key);
+    kept.set(key, ranked);
+    ranked.slot = 0;
+    siftDown(ranked);
+  };
+  if (Symbol.iterator in source) for (const candidate of source) offer(candidate);
+  else for await (const candidate of source) offer(candidate);
+  return heap
+    .sort((a, b) => b.weight - a.weight || a.position - b.position)
+    .map(({ key, weight }) => ({ key, weight }));
+};
+
 /**
  * Reads every candidate from `source`, removes duplicates (a key seen twice keeps its highest weight
  * and its first position) and orders the keys by descending weight, first seen first among equals.

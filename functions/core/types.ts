@@ -10,9 +10,29 @@ export type KeyCandidate<K> = K | WeightedKey<K>;
 /** Something that can be iterated, synchronously or not. */
 export type KeySource<T> = Iterable<T> | AsyncIterable<T>;
 
+/** Where a read of a key source stands, as JSON data a later read (maybe in another process) resumes from. */
+export type SourcePosition =
+  | null
+  | boolean
+  | number
+  | string
+  | SourcePosition[]
+  | { [name: string]: SourcePosition };
+
+/** A read of a key source that can say where it stands. */
+export interface KeyReader<K> extends AsyncIterable<KeyCandidate<K>> {
+  /** Where a read resumes to get the keys after the last one yielded. */
+  position(): SourcePosition;
+}
+
 /** Supplies the keys a run warms. */
 export interface KeyProvider<K> {
   getKeys(): Promise<KeySource<KeyCandidate<K>>>;
+  /**
+   * Reads the keys from `position` (from the start when undefined), so a run can continue in another
+   * process. A provider without it is resumed by reading again and skipping the keys already read.
+   */
+  readKeys?(position?: SourcePosition): KeyReader<K>;
 }
 
 /**

@@ -29,6 +29,8 @@ const positiveInteger = (min: number, max: number) =>
  */
 const RESOURCES = {
   warmQueueUrl: { variable: 'WARM_QUEUE_URL', schema: url },
+  /** The queue of continuation messages that invokes the warm function again to carry a long run on. */
+  continuationQueueUrl: { variable: 'CONTINUATION_QUEUE_URL', schema: url },
   warmDlqUrl: { variable: 'WARM_DLQ_URL', schema: url },
   accessDlqUrl: { variable: 'ACCESS_DLQ_URL', schema: url },
   runsTable: { variable: 'RUNS_TABLE', schema: tableName },

@@ -4,14 +4,15 @@ import { DynamoAccessTracker } from '../adapters/DynamoAccessTracker';
 import { DynamoRunStore } from '../adapters/DynamoRunStore';
 import { SqsSender } from '../adapters/SqsSender';
 import { createKeyProvider, parseKeySources } from '../adapters/sourceConfig';
-import { WarmFanOut } from '../adapters/WarmFanOut';
+import { type ContinuationSender, continuationMessageSchema, WarmFanOut } from '../adapters/WarmFanOut';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../adapters/warmMessage';
 import * as z from '../adapters/zod';
 import { AdaptiveKeyProvider, ConfigurationError, environmentVariableFor, loadWarmingConfig } from '../core';
 import { createAwsClients } from './awsClients';
 import { createCacheStore } from './cacheStore';
 import { readResources, resourceVariable } from './environment';
-import { logger, metrics, parseRequest, withObservability } from './observability';
+import { InvalidRequestError, logger, metrics, parseRequest, withObservability } from './observability';
+import { parseSqsEvent } from './sqsEvent';
 
 /** The payload of a console, CLI or EventBridge Scheduler invocation; unknown fields are rejected. */
 export const warmRequestSchema = z.strictObject({
@@ -27,7 +28,7 @@ const config = loadWarmingConfig(process.env);
 const resources = readResources(
   process.env,
   ['warmQueueUrl', 'runsTable'],
-  ['trackerTable', 'maxMessageBytes', 'consumerBatchSize', 'cacheUrl', 'cacheName'],
+  ['trackerTable', 'maxMessageBytes', 'consumerBatchSize', 'cacheUrl', 'cacheName', 'continuationQueueUrl'],
 );
 const clients = createAwsClients();
 const maxMessageBytes = resources.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
@@ -54,6 +55,18 @@ function cacheForRemainingTtls() {
   throw omittedFromBundle(ttlVariable, 'TTL-aware warming reads remaining TTLs and needs the cache client');
 }
 
+/** Continuation messages go to the queue whose event source invokes this function again. */
+const continuation: ContinuationSender | undefined = resources.continuationQueueUrl
+  ? (() => {
+      const sender = new SqsSender(clients.sqs, resources.continuationQueueUrl);
+      return {
+        send: async (message, delaySeconds) => {
+          await sender.send([{ body: JSON.stringify(message), delaySeconds }]);
+        },
+      };
+    })()
+  : undefined;
+
 const fanOut = new WarmFanOut({
   providers: {
     configured: createKeyProvider(parseKeySources(process.env), clients, { adaptive: tracker }),
@@ -66,11 +79,41 @@ const fanOut = new WarmFanOut({
   config,
   maxMessageBytes,
   consumerBatchSize: resources.consumerBatchSize ?? 10,
+  continuation,
   log: (message, details) => logger.warn(message, details),
 });
 
+/**
+ * Carries runs on from continuation messages. A message that fails is not retried by SQS: its
+ * segment is claimed, so a retry would be stale; the watchdog message resumes the run instead.
+ */
+const continueRuns = async (event: unknown) => {
+  const outcomes = [];
+  for (const record of parseSqsEvent(event)) {
+    let body: unknown;
+    try {
+      body = JSON.parse(record.body);
+    } catch {
+      throw new InvalidRequestError(
+        `continuation message ${record.messageId} is not JSON: ${record.body.slice(0, 80)}`,
+      );
+    }
+    const message = parseRequest(continuationMessageSchema, body);
+    logger.appendKeys({ runId: message.runId });
+    try {
+      const outcome = await fanOut.continueRun(message);
+      logger.info('run continued', { ...outcome });
+      outcomes.push(outcome);
+    } catch (error) {
+      logger.error('run segment failed; its watchdog message resumes it', { ...message, error });
+    }
+  }
+  return { ok: true, continued: outcomes };
+};
+
 /** The warm fan-out: `{}` warms the configured keys; see docs/operations.md for every payload. */
 export const handler = withObservability(async (event: unknown) => {
+  if (typeof event === 'object' && event !== null && 'Records' in event) return continueRuns(event);
   const request = parseRequest(warmRequestSchema, event);
   if (request.provider === 'adaptive' && !tracker) {
     throw new ConfigurationError(

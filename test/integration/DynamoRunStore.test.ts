@@ -2,7 +2,7 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { MiddlewareStack } from '@smithy/types';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoRunStore, runsTableDefinition } from '../../functions/adapters/DynamoRunStore';
-import type { MessageProgress } from '../../functions/adapters/RunStore';
+import type { MessageProgress, PlanStep, RunRecord } from '../../functions/adapters/RunStore';
 import type { ProgressTreeShape } from '../../functions/adapters/runProgressTree';
 import { type LocalDynamo, startLocalDynamo } from '../support/dynalite';
 
@@ -318,5 +318,252 @@ describe('DynamoRunStore', () => {
     });
 
     expect(await store.getRun('old')).toMatchObject({ keysWarmed: 28, keysSkipped: 2, status: 'finished' });
+  });
+});
+
+describe('DynamoRunStore planned in steps', () => {
+  const tree: ProgressTreeShape = { pageMessages: 4, groupPages: 3 };
+  /** Consumers with stores of their own, each with its own copy of the run item. */
+  const consumers = () => Array.from({ length: 3 }, () => storeWithTree(tree));
+  const keysOf = (index: number) => 5 + (index % 4);
+  const progressOf = (index: number): MessageProgress => ({
+    warmed: keysOf(index) - (index % 2),
+    failed: 0,
+    skipped: index % 2,
+    skippedKeys: new Map(index % 2 ? [[`k${index}`, 'no value']] : []),
+  });
+  const sumOf = (from: number, to: number) =>
+    Array.from({ length: to - from }, (_, offset) => keysOf(from + offset)).reduce((a, b) => a + b, 0);
+  const stepOf = (messagesBefore: number, messages: number, complete = false): PlanStep => ({
+    messagesBefore,
+    messages,
+    keysPlanned: sumOf(messagesBefore, messagesBefore + messages),
+    checkpoint: JSON.stringify({ after: messagesBefore + messages }),
+    complete,
+  });
+  const newPlanningRun = async (planner: DynamoRunStore, runId = 'r1') => {
+    await planner.createRun({
+      runId,
+      trigger: 'cli',
+      strategy: 'LAZY',
+      keysPlanned: 0,
+      messages: 0,
+      planning: true,
+    });
+    expect(await planner.acquireRunLock(runId, 600)).toEqual({ acquired: true });
+  };
+  const finishedIn = (results: { run: RunRecord | undefined }[]) =>
+    results.filter((result) => result.run?.status === 'finished');
+
+  it('counts messages of earlier steps while later steps are recorded, and finishes once with exact sums', async () => {
+    const planner = storeWithTree(tree);
+    const counting = consumers();
+    await newPlanningRun(planner);
+    // Step sizes that split pages and groups across steps.
+    const sizes = [7, 5, 13, 1, 9, 11];
+    const results: { run: RunRecord | undefined }[] = [];
+    const count = (index: number, consumer: number) =>
+      counting[consumer % counting.length]?.recordProgress('r1', `r1/${index}`, progressOf(index));
+    let before = 0;
+    const inFlight: Promise<unknown>[] = [];
+    for (const [position, size] of sizes.entries()) {
+      const step = stepOf(before, size, position === sizes.length - 1);
+      const recorded = await planner.recordPlanStep('r1', step);
+      expect(recorded.applied).toBe(true);
+      results.push(recorded);
+      // A duplicate of the step changes nothing.
+      expect(await planner.recordPlanStep('r1', { ...step, complete: false })).toEqual({
+        applied: false,
+        run: undefined,
+      });
+      for (let index = before; index < before + size; index++) {
+        inFlight.push(
+          Promise.all([count(index, index), count(index, index + 1)]).then((counted) => {
+            results.push(...(counted as { run: RunRecord | undefined }[]));
+          }),
+        );
+      }
+      expect((await planner.getRun('r1'))?.planning).toBe(position < sizes.length - 1);
+      before += size;
+    }
+    await Promise.all(inFlight);
+
+    expect(finishedIn(results)).toHaveLength(1);
+    const messages = before;
+    const skipped = Array.from({ length: messages }, (_, index) => index % 2).reduce((a, b) => a + b, 0);
+    expect(await planner.getRun('r1')).toMatchObject({
+      messages,
+      keysPlanned: sumOf(0, messages),
+      keysWarmed: sumOf(0, messages) - skipped,
+      keysSkipped: skipped,
+      skippedReasons: [{ reason: 'no value', count: skipped }],
+      status: 'finished',
+      planning: false,
+    });
+    expect(finishedIn(results)[0]?.run).toMatchObject({ keysWarmed: sumOf(0, messages) - skipped });
+    expect(await planner.acquireRunLock('r2', 600)).toEqual({ acquired: true });
+  });
+
+  it('does not finish a page, a group or the run while the plan may still add to them', async () => {
+    const planner = storeWithTree(tree);
+    const [consumer] = consumers();
+    await newPlanningRun(planner);
+    await planner.recordPlanStep('r1', stepOf(0, 6));
+
+    // Every known key is counted, but page 1 (messages 4–7) and group 0 are not complete yet.
+    for (let index = 0; index < 6; index++) {
+      expect((await consumer?.recordProgress('r1', `r1/${index}`, progressOf(index)))?.run).toBeUndefined();
+    }
+    expect(await planner.getRun('r1')).toMatchObject({ keysPlanned: sumOf(0, 6), status: 'running' });
+    await planner.recordPlanStep('r1', stepOf(6, 2));
+    // The consumer's copy of the run knows 6 messages: message 7 makes it read the run again.
+    for (let index = 6; index < 8; index++) {
+      expect((await consumer?.recordProgress('r1', `r1/${index}`, progressOf(index)))?.run).toBeUndefined();
+    }
+    expect((await planner.getRun('r1'))?.status).toBe('running');
+
+    const complete = await planner.recordPlanStep('r1', stepOf(8, 0, true));
+
+    expect(complete).toMatchObject({
+      applied: true,
+      run: {
+        status: 'finished',
+        planning: false,
+        messages: 8,
+        keysPlanned: sumOf(0, 8),
+        // Messages 1, 3, 5 and 7 skip one key each.
+        keysWarmed: sumOf(0, 8) - 4,
+        keysSkipped: 4,
+      },
+    });
+    expect(await planner.acquireRunLock('r2', 600)).toEqual({ acquired: true });
+  });
+
+  it('finishes exactly once when the complete step and the last counts race', async () => {
+    for (let trial = 0; trial < 6; trial++) {
+      const planner = storeWithTree(tree);
+      const counting = consumers();
+      const runId = `race${trial}`;
+      await newPlanningRun(planner, runId);
+      const messages = 13 + trial;
+      await planner.recordPlanStep(runId, stepOf(0, messages));
+      for (let index = 0; index < messages - 3; index++) {
+        await counting[0]?.recordProgress(runId, `${runId}/${index}`, progressOf(index));
+      }
+
+      const results = await Promise.all([
+        planner.recordPlanStep(runId, stepOf(messages, 0, true)),
+        ...[messages - 3, messages - 2, messages - 1].map((index) =>
+          (counting[index % 3] as DynamoRunStore).recordProgress(
+            runId,
+            `${runId}/${index}`,
+            progressOf(index),
+          ),
+        ),
+      ]);
+
+      expect(finishedIn(results)).toHaveLength(1);
+      expect(await planner.getRun(runId)).toMatchObject({
+        status: 'finished',
+        keysPlanned: sumOf(0, messages),
+      });
+      await planner.releaseRunLock(runId);
+    }
+  });
+
+  it('finishes the run when a complete step is repeated after the first stopped before closing the plan', async () => {
+    const planner = storeWithTree(tree);
+    await newPlanningRun(planner);
+    await planner.recordPlanStep('r1', stepOf(0, 5));
+    for (let index = 0; index < 5; index++)
+      await planner.recordProgress('r1', `r1/${index}`, progressOf(index));
+    let stopped = false;
+    watchCommands((command) => {
+      if (!stopped && command.input.UpdateExpression?.includes('finalGroups')) {
+        stopped = true;
+        throw Object.assign(new Error('the fan-out stopped here'), { $metadata: { httpStatusCode: 400 } });
+      }
+    });
+
+    await expect(planner.recordPlanStep('r1', stepOf(5, 0, true))).rejects.toThrow(
+      'the fan-out stopped here',
+    );
+    expect(await planner.getRun('r1')).toMatchObject({ status: 'running', planning: false });
+    const again = await planner.recordPlanStep('r1', stepOf(5, 0, true));
+
+    expect(again).toMatchObject({ applied: false, run: { status: 'finished', keysPlanned: sumOf(0, 5) } });
+    expect(await planner.acquireRunLock('r2', 600)).toEqual({ acquired: true });
+  });
+
+  it('counts refused keys as planned and skipped, and finishes a plan of refused keys only', async () => {
+    const planner = storeWithTree(tree);
+    await newPlanningRun(planner);
+    const refused = Array.from({ length: 12 }, (_, index) => `big${index}`);
+
+    const complete = await planner.recordPlanStep('r1', {
+      messagesBefore: 0,
+      messages: 0,
+      keysPlanned: 0,
+      rejected: [
+        { reason: 'too large for a message', keys: refused },
+        { reason: 'not text', keys: ['x'] },
+      ],
+      complete: true,
+    });
+
+    expect(complete.run).toMatchObject({ status: 'finished', keysPlanned: 13, keysSkipped: 13, messages: 0 });
+    const run = await planner.getRun('r1');
+    expect(run).toMatchObject({ keysPlanned: 13, keysSkipped: 13, status: 'finished' });
+    expect(run?.skippedReasons).toEqual([
+      { reason: 'too large for a message', count: 12, sample: refused.slice(0, 10) },
+      { reason: 'not text', count: 1, sample: ['x'] },
+    ]);
+  });
+
+  it('keeps the checkpoint and lets one continuation claim each segment', async () => {
+    const planner = storeWithTree(tree);
+    await newPlanningRun(planner);
+    await planner.recordPlanStep('r1', stepOf(0, 3));
+
+    expect(await planner.getPlan('r1')).toEqual({
+      messages: 3,
+      keysPlanned: sumOf(0, 3),
+      checkpoint: JSON.stringify({ after: 3 }),
+      complete: false,
+      segment: 0,
+    });
+    expect(await planner.startPlanSegment('r1', 0)).toBe(true);
+    expect(await planner.startPlanSegment('r1', 0)).toBe(false);
+    expect(await planner.startPlanSegment('r1', 1)).toBe(true);
+    expect(await planner.startPlanSegment('missing', 0)).toBe(false);
+    expect((await planner.getPlan('r1'))?.segment).toBe(2);
+    expect(await planner.getPlan('missing')).toBeUndefined();
+    await newRun('whole', 10, 1);
+    expect(await store.getPlan('whole')).toEqual({
+      messages: 1,
+      keysPlanned: 10,
+      complete: true,
+      segment: 0,
+    });
+    expect(await store.recordPlanStep('whole', stepOf(1, 1, true))).toEqual({
+      applied: false,
+      run: undefined,
+    });
+  });
+
+  it('says which message is past the plan, after reading the run again', async () => {
+    const planner = storeWithTree(tree);
+    await newPlanningRun(planner);
+    await planner.recordPlanStep('r1', stepOf(0, 2));
+
+    await expect(planner.recordProgress('r1', 'r1/2', progressOf(2))).rejects.toThrow(
+      "message r1/2 is not one of run r1's 2 messages",
+    );
+    await expect(planner.recordPlanStep('r1', { ...stepOf(2, 1), keysPlanned: 1.5 })).rejects.toThrow(
+      'plan step keysPlanned must be a whole number, not 1.5',
+    );
+    await expect(planner.recordPlanStep('missing', stepOf(0, 1))).rejects.toThrow(
+      'run missing does not exist in runs-',
+    );
   });
 });

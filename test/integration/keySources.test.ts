@@ -4,7 +4,7 @@ import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dyn
 import { buildApp } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoKeyProvider, KeySourceError, S3KeyProvider } from '../../functions/adapters/keySources';
-import type { KeyCandidate, KeyProvider } from '../../functions/core';
+import type { KeyCandidate, KeyProvider, KeyReader } from '../../functions/core';
 import { type LocalDynamo, startLocalDynamo } from '../support/dynalite';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -153,6 +153,23 @@ describe('DynamoKeyProvider against dynalite', () => {
     expect(skipped).toEqual([{ source: 'DynamoDB table products', missing: 1, notString: 0 }]);
   });
 
+  it('resumes a scan in the middle of a page: that page again, its items already read skipped', async () => {
+    const provider = new DynamoKeyProvider({
+      client,
+      tableName: 'products',
+      attribute: 'name',
+      pageSize: 40,
+    });
+    const first = provider.readKeys();
+    const head = await readSome(first, 50);
+    expect(first.position()).toMatchObject({ item: 10 });
+
+    const rest = await readRest(provider.readKeys(JSON.parse(JSON.stringify(first.position()))));
+
+    expect(rest).toHaveLength(itemCount - 50);
+    expect([...head, ...rest].sort()).toEqual(expectedNames());
+  });
+
   it('queries an index page by page with Limit', async () => {
     requests.length = 0;
     const provider = new DynamoKeyProvider({
@@ -185,5 +202,53 @@ describe('DynamoKeyProvider against dynalite', () => {
     await expect(readAll(provider)).rejects.toThrow(
       /^DynamoDB table products: Query failed: ValidationException: .*reserved keyword/,
     );
+  });
+});
+
+/** Reads `count` keys of `reader`, then stops: the reader's position is then just after them. */
+const readSome = async <K>(reader: KeyReader<K>, count: number): Promise<KeyCandidate<K>[]> => {
+  const read: KeyCandidate<K>[] = [];
+  if (count === 0) return read;
+  for await (const candidate of reader) {
+    read.push(candidate);
+    if (read.length === count) break;
+  }
+  return read;
+};
+
+const readRest = async <K>(reader: KeyReader<K>): Promise<KeyCandidate<K>[]> => {
+  const read: KeyCandidate<K>[] = [];
+  for await (const candidate of reader) read.push(candidate);
+  return read;
+};
+
+describe('key sources resumed from a position, against their local services', () => {
+  it('S3: resumes at the byte after the last key read, with a ranged GetObject', async () => {
+    const app = buildApp({ logger: false });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = app.server.address() as AddressInfo;
+    const client = new S3Client({
+      endpoint: `http://127.0.0.1:${port}`,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials,
+    });
+    try {
+      await client.send(new CreateBucketCommand({ Bucket: 'resume' }));
+      await client.send(
+        new PutObjectCommand({ Bucket: 'resume', Key: 'keys.txt', Body: 'a\r\n\nключ:1\nc\nd' }),
+      );
+      const provider = new S3KeyProvider({ client, bucket: 'resume', key: 'keys.txt' });
+      const first = provider.readKeys();
+      expect(await readSome(first, 2)).toEqual(['a', 'ключ:1']);
+      expect(first.position()).toBe(Buffer.byteLength('a\r\n\nключ:1\n'));
+
+      const rest = provider.readKeys(first.position());
+      expect(await readRest(rest)).toEqual(['c', 'd']);
+      expect(await readRest(provider.readKeys(rest.position()))).toEqual([]);
+    } finally {
+      client.destroy();
+      await app.close();
+    }
   });
 });

@@ -15,6 +15,7 @@ let warm: Handler;
 let control: Handler;
 let track: Handler;
 let accessDlqUrl: string;
+let continuationQueueUrl: string;
 
 const context = (functionName: string) =>
   createLambdaContext({ functionName, deadline: Date.now() + 30_000 });
@@ -28,7 +29,9 @@ beforeAll(async () => {
   accessDlqUrl = (
     await sqs.createQueueWithDlq('access', { maxReceiveCount: 5, visibilityTimeoutSeconds: 30 })
   ).dlqUrl;
+  continuationQueueUrl = await sqs.createQueue('continue');
   useLocalAws(sqs, dynamo, {
+    CODOMYRMEX_WARMING_CONTINUATION_QUEUE_URL: continuationQueueUrl,
     CODOMYRMEX_WARMING_WARM_QUEUE_URL: queues.queueUrl,
     CODOMYRMEX_WARMING_WARM_DLQ_URL: queues.dlqUrl,
     CODOMYRMEX_WARMING_RUNS_TABLE: 'runs',
@@ -147,5 +150,31 @@ describe('warm and control handlers', () => {
     const adaptive = await warm({ provider: 'adaptive', limit: 1, force: true }, context('warm'));
     expect(adaptive).toMatchObject({ ok: true, status: 'started', keysPlanned: 1 });
     expect((await receiveAll()).flatMap((message) => message.keys)).toEqual(['product:7']);
+  });
+});
+
+describe('warm handler continuation messages', () => {
+  it('sends a watchdog continuation when a run starts, and takes SQS events of continuation messages', async () => {
+    const started = (await warm({ force: true }, context('warm'))) as { ok: true; runId: string };
+    const watchdog = await sqs.client.send(
+      new ReceiveMessageCommand({
+        QueueUrl: continuationQueueUrl,
+        MessageSystemAttributeNames: ['All'],
+        WaitTimeSeconds: 0,
+      }),
+    );
+    // Delayed past the segment's budget: not visible yet.
+    expect(watchdog.Messages ?? []).toEqual([]);
+
+    const body = JSON.stringify({ runId: started.runId, segment: 0 });
+    expect(await warm({ Records: [{ messageId: 'm-1', body }] }, context('warm'))).toEqual({
+      ok: true,
+      // The run was planned whole already: the continuation has nothing left to do.
+      continued: [{ status: 'stale', runId: started.runId, segment: 0 }],
+    });
+    expect(await warm({ Records: [{ messageId: 'm-2', body: '{"runId":"r"}' }] }, context('warm'))).toEqual({
+      ok: false,
+      error: 'invalid payload: segment: Invalid input: expected number, received undefined',
+    });
   });
 });

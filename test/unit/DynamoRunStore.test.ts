@@ -81,4 +81,55 @@ describe('DynamoRunStore error paths', () => {
     );
     expect(dynamo.commandCalls(GetCommand)).toHaveLength(1);
   });
+
+  const planStep = { messagesBefore: 0, messages: 3, keysPlanned: 30, complete: false };
+  const planningRun = {
+    runId: 'r1',
+    messages: 3,
+    keysPlanned: 30,
+    pageMessages: 100,
+    groupPages: 100,
+    status: 'running',
+    stepped: true,
+    planning: true,
+  };
+
+  it('retries a throttled plan step and applies it once', async () => {
+    dynamo
+      .on(UpdateCommand)
+      .rejectsOnce(awsError('ThrottlingException', 400))
+      .resolves({ Attributes: planningRun });
+
+    expect(await store.recordPlanStep('r1', planStep)).toEqual({ applied: true, run: undefined });
+    expect(dynamo.commandCalls(UpdateCommand)).toHaveLength(2);
+    expect(dynamo.commandCalls(GetCommand)).toHaveLength(0);
+  });
+
+  it('surfaces a plan step DynamoDB refuses, without reading the run', async () => {
+    dynamo.on(UpdateCommand).rejects(awsError('AccessDeniedException', 400));
+
+    await expect(store.recordPlanStep('r1', planStep)).rejects.toThrow('AccessDeniedException');
+    expect(dynamo.commandCalls(UpdateCommand)).toHaveLength(1);
+    expect(dynamo.commandCalls(GetCommand)).toHaveLength(0);
+  });
+
+  it('reads a planning run again when a message is past the messages it knows, once for concurrent ones', async () => {
+    dynamo
+      .on(GetCommand)
+      .resolvesOnce({ Item: planningRun })
+      .resolves({ Item: { ...planningRun, messages: 6 } });
+    dynamo.on(UpdateCommand).resolves({ Attributes: {} });
+    const progress = { warmed: 10, failed: 0, skipped: 0 };
+    // A store of its own: the shared one knows r1 from earlier tests.
+    const consumer = new DynamoRunStore({ client: documentClient, tableName: 'runs' });
+
+    await consumer.recordProgress('r1', 'r1/0', progress);
+    await Promise.all([
+      consumer.recordProgress('r1', 'r1/4', progress),
+      consumer.recordProgress('r1', 'r1/5', progress),
+    ]);
+    await consumer.recordProgress('r1', 'r1/2', progress);
+
+    expect(dynamo.commandCalls(GetCommand)).toHaveLength(2);
+  });
 });

@@ -2,12 +2,17 @@ import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SqsSender } from '../../functions/adapters/SqsSender';
-import { WarmFanOut } from '../../functions/adapters/WarmFanOut';
+import {
+  type ContinuationMessage,
+  type ContinuationSender,
+  WarmFanOut,
+} from '../../functions/adapters/WarmFanOut';
 import { parseWarmMessage } from '../../functions/adapters/warmMessage';
 import {
   CallableKeyProvider,
   defaultWarmingConfig,
   InvalidKeyError,
+  type KeyProvider,
   MemoryStore,
   StaticKeyProvider,
   type WarmingConfig,
@@ -33,17 +38,22 @@ const acceptEverything = () =>
 
 const createFanOut = (
   options: {
-    configured?: string[];
+    configured?: string[] | KeyProvider<string>;
     config?: Partial<WarmingConfig>;
     cache?: MemoryStore<string, unknown>;
     runStore?: InMemoryRunStore;
+    continuation?: ContinuationSender;
+    messagesPerSegment?: number;
+    rememberKeys?: number;
   } = {},
 ) => {
   const runStore = options.runStore ?? new InMemoryRunStore();
   let sequence = 0;
   const fanOut = new WarmFanOut({
     providers: {
-      configured: new StaticKeyProvider(options.configured ?? keys(250)),
+      configured: Array.isArray(options.configured)
+        ? new StaticKeyProvider(options.configured)
+        : (options.configured ?? new StaticKeyProvider(keys(250))),
       adaptive: new StaticKeyProvider([
         { key: 'hot:1', weight: 90 },
         { key: 'hot:2', weight: 40 },
@@ -58,6 +68,9 @@ const createFanOut = (
     maxMessageBytes: 262_144,
     consumerBatchSize: 10,
     newRunId: () => `run-${++sequence}`,
+    continuation: options.continuation,
+    messagesPerSegment: options.messagesPerSegment,
+    rememberKeys: options.rememberKeys,
   });
   return { fanOut, runStore };
 };
@@ -80,6 +93,8 @@ describe('WarmFanOut', () => {
       messages: 3,
       keysFresh: 0,
       keysUnsent: 0,
+      keysRejected: 0,
+      continues: false,
     });
     expect(queuedKeys()).toEqual(keys(250));
     expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(1);
@@ -267,5 +282,198 @@ describe('WarmFanOut', () => {
     await fanOut.warm({ trigger: 'console' });
 
     expect(queuedKeys()).toEqual(['p1:a', 'p1:b', 'p2:c']);
+  });
+
+  it('rejects a provider key SQS cannot carry with its reason, and queues its neighbours', async () => {
+    acceptEverything();
+    const { fanOut, runStore } = createFanOut({
+      configured: ['good:1', '\uFFFE', 'x'.repeat(1_100), 'good:2'],
+    });
+
+    const outcome = await fanOut.warm({ trigger: 'schedule' });
+
+    expect(outcome).toMatchObject({ status: 'started', keysPlanned: 4, keysRejected: 2, keysUnsent: 0 });
+    expect(queuedKeys()).toEqual(['good:1', 'good:2']);
+    const run = await runStore.getRun('run-1');
+    expect(run).toMatchObject({ keysPlanned: 4, keysSkipped: 2 });
+    expect(run?.skippedReasons.map(({ reason, sample }) => ({ reason, sample }))).toEqual(
+      expect.arrayContaining([
+        {
+          reason: 'a key must not hold U+FFFE, U+FFFF or a lone surrogate, which SQS messages cannot carry',
+          sample: ['\uFFFE'],
+        },
+        { reason: 'a key must be at most 1024 bytes', sample: ['x'.repeat(1_100)] },
+      ]),
+    );
+  });
+
+  it('records each step of the plan before sending its messages, so no consumer meets a message the run does not know', async () => {
+    const runStore = new InMemoryRunStore();
+    const messagesKnownWhenSent: { id: string; known: number }[] = [];
+    sqs.on(SendMessageBatchCommand).callsFake((input: { Entries: { Id: string; MessageBody: string }[] }) => {
+      for (const entry of input.Entries) {
+        const { id, runId } = parseWarmMessage(entry.MessageBody);
+        messagesKnownWhenSent.push({ id, known: runStore.runs.get(runId)?.messages ?? 0 });
+      }
+      return {
+        Successful: input.Entries.map((entry) => ({ Id: entry.Id, MessageId: entry.Id })),
+        Failed: [],
+      };
+    });
+    const { fanOut } = createFanOut({ configured: keys(25_050), runStore });
+
+    const outcome = await fanOut.warm({ trigger: 'console' });
+
+    expect(outcome).toMatchObject({ keysPlanned: 25_050, messages: 251 });
+    expect(messagesKnownWhenSent).toHaveLength(251);
+    for (const { id, known } of messagesKnownWhenSent) expect(Number(id.split('/')[1])).toBeLessThan(known);
+    expect(await runStore.getRun('run-1')).toMatchObject({
+      keysPlanned: 25_050,
+      messages: 251,
+      planning: false,
+    });
+  });
+
+  it('drops repeats among the keys it remembers, and queues later keys unchecked past that bound', async () => {
+    acceptEverything();
+    const { fanOut } = createFanOut({ configured: ['a', 'b', 'a', 'c', 'b', 'c'], rememberKeys: 2 });
+
+    const outcome = await fanOut.warm({ trigger: 'console' });
+
+    // 'a' and 'b' are remembered, so their repeats are dropped; 'c' came after the bound.
+    expect(queuedKeys()).toEqual(['a', 'b', 'c', 'c']);
+    expect(outcome).toMatchObject({ keysPlanned: 4, messages: 1 });
+  });
+
+  describe('continuation past one invocation', () => {
+    /** The continuation queue: messages with their delay, delivered by the test in order. */
+    const continuationQueue = () => {
+      const messages: { message: ContinuationMessage; delaySeconds: number }[] = [];
+      const sender: ContinuationSender = {
+        send: async (message, delaySeconds) => {
+          messages.push({ message, delaySeconds });
+        },
+      };
+      return { messages, sender };
+    };
+
+    /** Consumes every queued warm message once, as the consumers would, counting its keys warmed. */
+    const consumeAll = async (runStore: InMemoryRunStore) => {
+      for (const entry of sqs
+        .commandCalls(SendMessageBatchCommand)
+        .flatMap((call) => call.args[0].input.Entries ?? [])) {
+        const message = parseWarmMessage(entry.MessageBody ?? '');
+        await runStore.recordProgress(message.runId, message.id, {
+          warmed: message.keys.length,
+          failed: 0,
+          skipped: 0,
+        });
+      }
+    };
+
+    it('hands over to the next invocation at its budget and resumes where it stopped; stale messages do nothing', async () => {
+      acceptEverything();
+      const queue = continuationQueue();
+      const { fanOut, runStore } = createFanOut({
+        configured: keys(35_000),
+        continuation: queue.sender,
+        messagesPerSegment: 100,
+      });
+
+      const outcome = await fanOut.warm({ trigger: 'schedule' });
+      expect(outcome).toMatchObject({
+        status: 'started',
+        keysPlanned: 10_000,
+        messages: 100,
+        continues: true,
+      });
+      // A watchdog, sent first with a delay, and the handover itself.
+      expect(queue.messages).toEqual([
+        { message: { runId: 'run-1', segment: 0 }, delaySeconds: 360 },
+        { message: { runId: 'run-1', segment: 0 }, delaySeconds: 0 },
+      ]);
+
+      const outcomes = [];
+      for (let next = 0; next < queue.messages.length; next++) {
+        outcomes.push(
+          await fanOut.continueRun((queue.messages[next] as { message: ContinuationMessage }).message),
+        );
+      }
+
+      expect(outcomes.filter(({ status }) => status === 'continued')).toHaveLength(3);
+      expect(outcomes.filter(({ status }) => status === 'stale').length).toBeGreaterThanOrEqual(3);
+      expect(queuedKeys()).toEqual(keys(35_000));
+      expect(await runStore.getRun('run-1')).toMatchObject({
+        keysPlanned: 35_000,
+        messages: 350,
+        planning: false,
+      });
+      await consumeAll(runStore);
+      expect((await runStore.getRun('run-1'))?.status).toBe('finished');
+      expect(runStore.lock).toBeUndefined();
+    });
+
+    /** A provider of `count` keys whose reads die after `killAt` keys, `kills` times: the function killed between batches. */
+    const dyingProvider = (count: number, killAt: number, kills: number) => {
+      let killed = 0;
+      return new CallableKeyProvider(async function* () {
+        for (let index = 0; index < count; index++) {
+          if (index === killAt && killed < kills) {
+            killed++;
+            throw Object.assign(new Error('Runtime exited'), { name: 'KilledError' });
+          }
+          yield `key:${index}`;
+        }
+      });
+    };
+
+    it('resumes a run killed between batches from its last checkpoint: no stuck run, no held lock, every key queued', async () => {
+      acceptEverything();
+      const queue = continuationQueue();
+      const { fanOut, runStore } = createFanOut({
+        configured: dyingProvider(30_000, 15_000, 1),
+        continuation: queue.sender,
+      });
+
+      await expect(fanOut.warm({ trigger: 'schedule' })).rejects.toThrow('Runtime exited');
+      expect(await runStore.getPlan('run-1')).toMatchObject({ complete: false, messages: 100 });
+      // Only the watchdog was sent: one retry interval later it resumes the run.
+      expect(queue.messages).toEqual([{ message: { runId: 'run-1', segment: 0 }, delaySeconds: 360 }]);
+
+      const resumed = await fanOut.continueRun({ runId: 'run-1', segment: 0 });
+
+      expect(resumed).toMatchObject({ status: 'continued', continues: false });
+      expect(new Set(queuedKeys())).toEqual(new Set(keys(30_000)));
+      await consumeAll(runStore);
+      expect(await runStore.getRun('run-1')).toMatchObject({
+        status: 'finished',
+        keysPlanned: 30_000,
+        keysWarmed: 30_000,
+      });
+      expect(runStore.lock).toBeUndefined();
+    });
+
+    it('ends planning after repeated failures of one segment, counting keys it could not confirm as failed', async () => {
+      acceptEverything();
+      const queue = continuationQueue();
+      const { fanOut, runStore } = createFanOut({
+        configured: dyingProvider(30_000, 15_000, 10),
+        continuation: queue.sender,
+      });
+
+      await expect(fanOut.warm({ trigger: 'schedule' })).rejects.toThrow('Runtime exited');
+      for (let segment = 0; segment < 3; segment++)
+        await expect(fanOut.continueRun({ runId: 'run-1', segment })).rejects.toThrow('Runtime exited');
+      const last = await fanOut.continueRun({ runId: 'run-1', segment: 3 });
+
+      expect(last).toMatchObject({ status: 'continued', continues: false });
+      expect(await runStore.getRun('run-1')).toMatchObject({
+        status: 'finished',
+        keysPlanned: 10_000,
+        keysFailed: 10_000,
+        planning: false,
+      });
+      expect(runStore.lock).toBeUndefined();
+    });
   });
 });

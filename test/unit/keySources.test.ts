@@ -282,19 +282,42 @@ describe('LambdaKeyProvider', () => {
       retry: noWait,
     });
 
-  it('reads page after page with nextToken until there is none', async () => {
+  it('reads page after page with the cursor until there is no nextCursor', async () => {
     lambda
       .on(InvokeCommand)
       .resolvesOnce({
         StatusCode: 200,
-        Payload: payload({ keys: ['a', { key: 'b', weight: 5 }], nextToken: 't1' }),
+        Payload: payload({ keys: ['a', { key: 'b', weight: 5 }], nextCursor: 't1' }),
       })
-      .resolvesOnce({ StatusCode: 200, Payload: payload({ keys: ['c'], nextToken: null }) });
+      .resolvesOnce({ StatusCode: 200, Payload: payload({ keys: ['c'], nextCursor: null }) });
 
     expect(await readAll(create())).toEqual(['a', { key: 'b', weight: 5 }, 'c']);
     expect(invokedWith()).toEqual([
       { FunctionName: 'list-keys', payload: {} },
-      { FunctionName: 'list-keys', payload: { nextToken: 't1' } },
+      { FunctionName: 'list-keys', payload: { cursor: 't1' } },
+    ]);
+  });
+
+  it('resumes inside a page: the same cursor again, the keys already read skipped', async () => {
+    lambda
+      .on(InvokeCommand)
+      .resolvesOnce({ StatusCode: 200, Payload: payload({ keys: ['a', 'b'], nextCursor: 't1' }) })
+      .resolvesOnce({ StatusCode: 200, Payload: payload({ keys: ['c', 'd'], nextCursor: 't2' }) })
+      .resolvesOnce({ StatusCode: 200, Payload: payload({ keys: ['c', 'd'], nextCursor: 't2' }) })
+      .resolvesOnce({ StatusCode: 200, Payload: payload({ keys: ['e'] }) });
+    const first = create().readKeys();
+    const head: KeyCandidate<string>[] = [];
+    for await (const candidate of first) if (head.push(candidate) === 3) break;
+
+    const rest: KeyCandidate<string>[] = [];
+    for await (const candidate of create().readKeys(first.position())) rest.push(candidate);
+
+    expect([...head, ...rest]).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(invokedWith().map(({ payload }) => payload)).toEqual([
+      {},
+      { cursor: 't1' },
+      { cursor: 't1' },
+      { cursor: 't2' },
     ]);
   });
 
@@ -313,7 +336,7 @@ describe('LambdaKeyProvider', () => {
   it('reports an error payload the function returned instead of throwing', async () => {
     lambda
       .on(InvokeCommand)
-      .resolvesOnce({ StatusCode: 200, Payload: payload({ keys: ['a'], nextToken: 't1' }) })
+      .resolvesOnce({ StatusCode: 200, Payload: payload({ keys: ['a'], nextCursor: 't1' }) })
       .resolvesOnce({ StatusCode: 200, Payload: payload({ errorMessage: 'token expired' }) });
 
     await expect(readAll(create())).rejects.toThrow(
@@ -325,7 +348,7 @@ describe('LambdaKeyProvider', () => {
     [{ items: ['a'] }, 'keys: Invalid input: expected array, received undefined'],
     [{ keys: ['a', 7] }, 'keys.1: Invalid input'],
     [{ keys: [{ key: 'a', weight: 'high' }] }, 'keys.0: Invalid input'],
-    [{ keys: ['a'], nextToken: 5 }, 'nextToken: Invalid input'],
+    [{ keys: ['a'], nextCursor: 5 }, 'nextCursor: Invalid input'],
     ['not json', 'returned a payload that is not JSON: not json'],
     [[], 'expected object, received array'],
   ])('rejects a malformed response %j', async (response, problem) => {
@@ -337,13 +360,13 @@ describe('LambdaKeyProvider', () => {
     expect((error as Error).message).toContain(problem);
   });
 
-  it('stops a function that hands back the token it was given', async () => {
+  it('stops a function that hands back the cursor it was given', async () => {
     lambda
       .on(InvokeCommand)
-      .resolves({ StatusCode: 200, Payload: payload({ keys: ['a'], nextToken: 'same' }) });
+      .resolves({ StatusCode: 200, Payload: payload({ keys: ['a'], nextCursor: 'same' }) });
 
     await expect(readAll(create())).rejects.toThrow(
-      'key source Lambda list-keys (page 2) returned the nextToken it was given ("same"), which would never end',
+      'key source Lambda list-keys (page 2) returned the cursor it was given ("same") as nextCursor, which would never end',
     );
   });
 
@@ -351,10 +374,10 @@ describe('LambdaKeyProvider', () => {
     let page = 0;
     lambda.on(InvokeCommand).callsFake(() => ({
       StatusCode: 200,
-      Payload: payload({ keys: [`k${page}`], nextToken: `t${++page}` }),
+      Payload: payload({ keys: [`k${page}`], nextCursor: `t${++page}` }),
     }));
 
-    await expect(readAll(create(3))).rejects.toThrow('still returned a nextToken after 3 pages');
+    await expect(readAll(create(3))).rejects.toThrow('still returned a nextCursor after 3 pages');
     expect(lambda.commandCalls(InvokeCommand)).toHaveLength(3);
   });
 
@@ -397,6 +420,29 @@ describe('CombinedKeyProvider', () => {
       { key: 'p:2', weight: 2 },
       { key: 'p:3', weight: 1 },
     ]);
+  });
+
+  it('reads the provider of highest weight first, and resumes inside a provider', async () => {
+    const combined = new CombinedKeyProvider([
+      { provider: new StaticKeyProvider(['low:1']), weight: 1 },
+      { provider: new StaticKeyProvider(['high:1', 'high:2', 'high:3']), weight: 50 },
+      { provider: new StaticKeyProvider(['mid:1']), weight: 5 },
+    ]);
+    const first = combined.readKeys();
+    const head: KeyCandidate<string>[] = [];
+    for await (const candidate of first) if (head.push(candidate) === 2) break;
+
+    const rest: KeyCandidate<string>[] = [];
+    for await (const candidate of combined.readKeys(first.position())) rest.push(candidate);
+
+    expect([...head, ...rest].map((candidate) => (candidate as { key: string }).key)).toEqual([
+      'high:1',
+      'high:2',
+      'high:3',
+      'mid:1',
+      'low:1',
+    ]);
+    expect(first.position()).toEqual({ provider: 0, at: 2 });
   });
 
   it('rejects a weight that is negative or not finite', () => {

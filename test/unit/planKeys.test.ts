@@ -1,9 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
+  CallableKeyProvider,
   collectWeightedKeys,
   InvalidKeyError,
   KeyQueue,
+  readKeysFrom,
+  SourcePositionError,
+  StaticKeyProvider,
   selectKeysDueForRefresh,
+  selectTopKeys,
 } from '../../functions/core';
 
 describe('collectWeightedKeys', () => {
@@ -98,5 +103,57 @@ describe('KeyQueue', () => {
     expect(() => queue.add(null as unknown as string)).toThrow(
       new InvalidKeyError('key at position 1 is null'),
     );
+  });
+});
+
+describe('selectTopKeys', () => {
+  it('keeps the limit keys of highest weight, a repeated key at its highest weight, in weight order', async () => {
+    async function* candidates() {
+      yield* ['x', { key: 'a', weight: 1 }, { key: 'b', weight: 7 }, { key: 'c', weight: 3 }];
+      yield* [{ key: 'a', weight: 8 }, { key: 'd', weight: 3 }, { key: 'b', weight: 2 }, 'y'];
+    }
+
+    expect(await selectTopKeys(candidates(), 3)).toEqual([
+      { key: 'a', weight: 8 },
+      { key: 'b', weight: 7 },
+      { key: 'c', weight: 3 },
+    ]);
+  });
+
+  it('agrees with a full sort when weights are distinct', async () => {
+    const candidates = Array.from({ length: 500 }, (_, index) => ({
+      key: `k${(index * 7919) % 211}`,
+      weight: (index * 7) % 500,
+    }));
+    const sorted = await collectWeightedKeys(candidates);
+
+    expect(await selectTopKeys(candidates, 50)).toEqual(sorted.slice(0, 50));
+  });
+});
+
+describe('readKeysFrom', () => {
+  const readAll = async (reader: AsyncIterable<unknown>) => {
+    const keys: unknown[] = [];
+    for await (const key of reader) keys.push(key);
+    return keys;
+  };
+
+  it('resumes a provider without positions of its own after the keys read before', async () => {
+    const provider = new CallableKeyProvider(async function* () {
+      yield* ['a', 'b', 'c', 'd'];
+    });
+    const first = readKeysFrom(provider);
+    const read: unknown[] = [];
+    for await (const key of first) {
+      read.push(key);
+      if (read.length === 2) break;
+    }
+
+    expect(await readAll(readKeysFrom(provider, first.position()))).toEqual(['c', 'd']);
+    expect(await readAll(readKeysFrom(new StaticKeyProvider(['a', 'b', 'c']), 1))).toEqual(['b', 'c']);
+  });
+
+  it('refuses a position that is not a count of keys read', () => {
+    expect(() => readKeysFrom(new StaticKeyProvider(['a']), { offset: 3 })).toThrow(SourcePositionError);
   });
 });

@@ -16,6 +16,7 @@ const run: RunRecord = {
   skippedReasons: [{ reason: 'the run was cancelled', count: 500, sample: ['a', 'b'] }],
   status: 'running',
   startedAt: '2025-01-31T09:05:00.000Z',
+  planning: false,
 };
 const tenSecondsIn = Date.parse('2025-01-31T09:05:10.000Z');
 
@@ -38,6 +39,14 @@ describe('describeRunStatus', () => {
     });
     const settled = { ...cancelled, keysSkipped: 600 };
     expect(describeRunStatus(settled, { now: tenSecondsIn }).settling).toBe(0);
+  });
+
+  it('tells no ETA while the plan still grows', () => {
+    expect(describeRunStatus({ ...run, planning: true }, tenSecondsIn)).toMatchObject({
+      planning: true,
+      remaining: 100,
+      etaSeconds: undefined,
+    });
   });
 
   it('carries the skip reasons with their samples', () => {

@@ -35,6 +35,10 @@ export const renderSkippedReasons = (run: RunStatusReport): string | undefined =
   ].join('\n');
 };
 
+/** A run's status, saying so while its plan still grows. */
+const statusOf = (run: RunStatusReport): string =>
+  run.status === 'running' && run.planning ? 'running (planning)' : run.status;
+
 /** One run, field by field, then why keys were skipped: what `status`, `cancel` and the end of `warm --wait` show. */
 export const renderRunStatus = (run: RunStatusReport): string =>
   [renderRunFields(run), renderSkippedReasons(run)].filter((part) => part !== undefined).join('\n\n');
@@ -42,7 +46,7 @@ export const renderRunStatus = (run: RunStatusReport): string =>
 const renderRunFields = (run: RunStatusReport): string =>
   renderFields([
     ['run', run.runId],
-    ['status', run.status],
+    ['status', statusOf(run)],
     ['trigger', run.trigger],
     ['started', formatTime(run.startedAt)],
     ['ended', formatTime(run.endedAt)],
@@ -91,7 +95,7 @@ export const renderRuns = (runs: readonly RunStatusReport[]): string =>
         ],
         runs.map((run) => [
           run.runId,
-          run.status,
+          statusOf(run),
           run.trigger,
           formatTime(run.startedAt),
           formatCount(run.planned),
@@ -171,10 +175,14 @@ export const renderWarmOutcome = (outcome: WarmOutcome): string => {
       const notes = [
         outcome.keysFresh > 0 ? `${formatCount(outcome.keysFresh)} still fresh, left alone` : undefined,
         outcome.keysUnsent > 0 ? `${formatCount(outcome.keysUnsent)} could not be queued` : undefined,
+        outcome.keysRejected > 0
+          ? `${formatCount(outcome.keysRejected)} rejected, counted skipped with the reason`
+          : undefined,
       ].filter((note) => note !== undefined);
       return (
         `Run ${outcome.runId} started: ${formatCount(outcome.keysPlanned)} key(s) in ` +
-        `${formatCount(outcome.messages)} message(s)${notes.length > 0 ? ` (${notes.join('; ')})` : ''}.`
+        `${formatCount(outcome.messages)} message(s)${notes.length > 0 ? ` (${notes.join('; ')})` : ''}` +
+        `${outcome.continues ? '; more keys are being queued by the next invocation' : ''}.`
       );
     }
     case 'skipped':
@@ -188,6 +196,7 @@ export const renderWarmOutcome = (outcome: WarmOutcome): string => {
         renderFields([
           ['keys planned', formatCount(outcome.keysPlanned)],
           ['keys still fresh', formatCount(outcome.keysFresh)],
+          ['keys rejected', formatCount(outcome.keysRejected)],
           ['messages', formatCount(outcome.messages)],
           ['SQS requests', formatCount(outcome.sqsRequests)],
           ['estimated cost', `$${outcome.estimatedCostUsd.toFixed(6)}`],

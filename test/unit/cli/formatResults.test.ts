@@ -49,6 +49,20 @@ describe('formatResults', () => {
     );
   });
 
+  it('says a run is still planning while its plan grows, with no ETA', () => {
+    const planning = {
+      ...run,
+      status: 'running' as const,
+      planning: true,
+      endedAt: undefined,
+      etaSeconds: undefined,
+    };
+
+    expect(renderRunStatus(planning)).toContain('status     running (planning)');
+    expect(renderRunStatus(planning)).toContain('eta        -');
+    expect(renderRuns([planning]).split('\n')[2]).toMatch(/^run-1 +running \(planning\) +cli/);
+  });
+
   it('says what to do about failed keys or a cancelled run, nothing for a clean one', () => {
     expect(describeRunOutcome(run)).toBe('1 key(s) failed: `warmers dlq` shows them with their reasons');
     expect(describeRunOutcome({ ...run, status: 'cancelled' })).toBe('run run-1 was cancelled');
@@ -87,11 +101,30 @@ describe('formatResults', () => {
     );
   });
 
+  it('says how many keys were rejected, and that a run still being planned goes on', () => {
+    expect(
+      renderWarmOutcome({
+        status: 'started',
+        runId: 'r-1',
+        keysPlanned: 30_002,
+        messages: 300,
+        keysFresh: 0,
+        keysUnsent: 0,
+        keysRejected: 2,
+        continues: true,
+      }),
+    ).toBe(
+      'Run r-1 started: 30,002 key(s) in 300 message(s) (2 rejected, counted skipped with the reason); ' +
+        'more keys are being queued by the next invocation.',
+    );
+  });
+
   it('shows a dry run as a plan', () => {
     const text = renderWarmOutcome({
       status: 'planned',
       keysPlanned: 1_000,
       keysFresh: 0,
+      keysRejected: 0,
       messages: 10,
       sqsRequests: 1,
       estimatedCostUsd: 0.0000042,

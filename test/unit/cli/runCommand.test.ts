@@ -24,6 +24,8 @@ const started: WarmResponse = {
   messages: 1,
   keysFresh: 0,
   keysUnsent: 0,
+  keysRejected: 0,
+  continues: false,
 };
 
 const runAt = (
