@@ -42,7 +42,7 @@ describe('describeRunStatus', () => {
   });
 
   it('tells no ETA while the plan still grows', () => {
-    expect(describeRunStatus({ ...run, planning: true }, tenSecondsIn)).toMatchObject({
+    expect(describeRunStatus({ ...run, planning: true }, { now: tenSecondsIn })).toMatchObject({
       planning: true,
       remaining: 100,
       etaSeconds: undefined,
