@@ -20,9 +20,6 @@ import { keySourceStatement, valueSourceStatement } from './sourceGrants';
 import type { WarmerQueues } from './warmerQueues';
 import type { WarmerTables } from './warmerTables';
 
-/** Where the warm function sends (and from where it receives) the continuations of its runs. */
-export const CONTINUATION_QUEUE_URL_VARIABLE = 'CODOMYRMEX_WARMING_CONTINUATION_QUEUE_URL';
-
 /** The timeouts of the four functions; the queues' visibility timeouts follow from them. */
 export interface FunctionTimeouts {
   warm: Duration;
@@ -156,10 +153,10 @@ export class WarmerFunctions {
         ...shared,
         trackerTable: tables.trackerTable.tableName,
         consumerBatchSize: String(props.consumerBatchSize),
+        continuationQueueUrl: queues.continuationQueue.queueUrl,
         ...props.warmCacheResources,
       },
       extra: {
-        [CONTINUATION_QUEUE_URL_VARIABLE]: queues.continuationQueue.queueUrl,
         ...(props.keySources ? { [KEY_SOURCES_VARIABLE]: JSON.stringify(props.keySources) } : {}),
       },
       deadLetterQueue: queues.scheduleDeadLetterQueue,

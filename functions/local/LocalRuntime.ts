@@ -227,9 +227,10 @@ const deploy = async (
     () => dynamo.close(),
   );
   const tables = { runs: `${NAME_PREFIX}-runs`, tracker: `${NAME_PREFIX}-tracker` };
-  const [warmQueues, accessQueues] = await Promise.all([
+  const [warmQueues, accessQueues, continuationQueues] = await Promise.all([
     createQueues(sqs, `${NAME_PREFIX}-warm`, plan.queues.warm),
     createQueues(sqs, `${NAME_PREFIX}-access`, plan.queues.access),
+    createQueues(sqs, `${NAME_PREFIX}-continuation`, plan.queues.continuation),
     createTables(dynamo.client, tables),
   ]);
   const functionNames = Object.fromEntries(
@@ -239,6 +240,7 @@ const deploy = async (
     warmQueueUrl: warmQueues.queueUrl,
     warmDlqUrl: warmQueues.dlqUrl,
     accessDlqUrl: accessQueues.dlqUrl,
+    continuationQueueUrl: continuationQueues.queueUrl,
     runsTable: tables.runs,
     trackerTable: tables.tracker,
   });
@@ -289,6 +291,17 @@ const deploy = async (
       reportBatchItemFailures: true,
       functionName: functionNames.track,
       onInvoke: (report) => options.onInvoke?.('track', report),
+    }),
+    // Runs larger than one warm invocation go on in the warm function, one continuation at a time.
+    continuation: new SqsEventSourcePoller({
+      client: sqs.client,
+      queueUrl: continuationQueues.queueUrl,
+      handler: handlers.warm,
+      ...plan.eventSources.continuation,
+      functionTimeoutSeconds: plan.functionTimeoutSeconds.warm,
+      reportBatchItemFailures: true,
+      functionName: functionNames.warm,
+      onInvoke: (report) => options.onInvoke?.('warm', report),
     }),
   };
   for (const poller of Object.values(pollers)) {

@@ -98,8 +98,8 @@ export interface LocalDeploymentPlan {
   config: WarmingConfig;
   options: LocalDeploymentOptions;
   functionTimeoutSeconds: Record<FunctionKind, number>;
-  queues: { warm: QueuePlan; access: QueuePlan };
-  eventSources: { consume: EventSourcePlan; track: EventSourcePlan };
+  queues: { warm: QueuePlan; access: QueuePlan; continuation: QueuePlan };
+  eventSources: { consume: EventSourcePlan; track: EventSourcePlan; continuation: EventSourcePlan };
 }
 
 /** The resources a deployment's functions are told about. */
@@ -107,6 +107,7 @@ export interface LocalResources {
   warmQueueUrl: string;
   warmDlqUrl: string;
   accessDlqUrl: string;
+  continuationQueueUrl: string;
   runsTable: string;
   trackerTable: string;
 }
@@ -121,6 +122,12 @@ const CONTROL_TIMEOUT_SECONDS = 30;
 const TRACK_EVENT_SOURCE: EventSourcePlan = {
   batchSize: 10,
   maximumBatchingWindowSeconds: 5,
+  maximumConcurrency: 2,
+};
+/** One continuation per warm invocation; the construct sets no maximum concurrency, this is Lambda's least. */
+const CONTINUATION_EVENT_SOURCE: EventSourcePlan = {
+  batchSize: 1,
+  maximumBatchingWindowSeconds: 0,
   maximumConcurrency: 2,
 };
 const DEFAULTS = {
@@ -177,6 +184,12 @@ export const planLocalDeployment = (options: LocalDeploymentOptions): LocalDeplo
         maxMessageBytes: undefined,
         dlqRetentionSeconds: DLQ_RETENTION_SECONDS,
       },
+      continuation: {
+        visibilityTimeoutSeconds: VISIBILITY_TIMEOUTS_PER_FUNCTION_TIMEOUT * WARM_TIMEOUT_SECONDS,
+        maxReceiveCount: MAX_RECEIVE_COUNT,
+        maxMessageBytes: undefined,
+        dlqRetentionSeconds: DLQ_RETENTION_SECONDS,
+      },
     },
     eventSources: {
       consume: {
@@ -195,6 +208,7 @@ export const planLocalDeployment = (options: LocalDeploymentOptions): LocalDeplo
         maximumConcurrency: Math.min(1_000, Math.max(2, config.maxWorkers)),
       },
       track: TRACK_EVENT_SOURCE,
+      continuation: CONTINUATION_EVENT_SOURCE,
     },
   };
 };
@@ -230,6 +244,7 @@ export const functionEnvironments = (
         ...shared,
         trackerTable: resources.trackerTable,
         consumerBatchSize: String(plan.eventSources.consume.batchSize),
+        continuationQueueUrl: resources.continuationQueueUrl,
         // A TTL-aware warm asks the cache which keys are due, under their cache keys.
         ...(config.ttlSeconds > 0 ? { ...cacheConnection, cacheKeyTemplate: keyTemplate } : {}),
       },

@@ -27,7 +27,6 @@ import {
   type ServerlessCacheWarmerProps,
 } from '../../../infra/ServerlessCacheWarmer';
 import { CACHE_WARMER_OUTPUTS } from '../../../infra/stackOutputs';
-import { CONTINUATION_QUEUE_URL_VARIABLE } from '../../../infra/warmerFunctions';
 
 /** Synthesis (with esbuild even more) is slow on a small machine; the assertions themselves are not. */
 const SYNTH_TIMEOUT_MS = 60_000;
@@ -334,7 +333,7 @@ describe('continuation queue: a run goes on in a fresh warm invocation', () => {
     for (const other of [/^WarmerconsumeRole/, /^WarmertrackRole/, /^WarmercontrolRole/]) {
       expect(onQueue(other)).toEqual([]);
     }
-    expect(environmentOf(scheduled.template, 'warm')[CONTINUATION_QUEUE_URL_VARIABLE]).toEqual({
+    expect(environmentOf(scheduled.template, 'warm')[resourceVariable('continuationQueueUrl')]).toEqual({
       Ref: queueId,
     });
   });

@@ -10,14 +10,9 @@ import {
   planLocalDeployment,
 } from '../../../functions/local/localDeployment';
 import { ServerlessCacheWarmer } from '../../../infra/ServerlessCacheWarmer';
-import { CONTINUATION_QUEUE_URL_VARIABLE } from '../../../infra/warmerFunctions';
 
 /** Variables that only make sense in Lambda: the local runtime runs TypeScript with its own source maps. */
-const AWS_ONLY_VARIABLES = [
-  'NODE_OPTIONS',
-  // The local runtime has no continuation queue until the warm function's continuations reach it.
-  CONTINUATION_QUEUE_URL_VARIABLE,
-];
+const AWS_ONLY_VARIABLES = ['NODE_OPTIONS'];
 
 const CACHE_URL = 'redis://cache.internal:6379';
 const CACHE_VALUES = { keyTemplate: 'app:v3:{key}', encoding: 'msgpack', compression: 'gzip' } as const;
@@ -62,6 +57,7 @@ const deployBoth = (warming: Partial<WarmingConfig>) => {
     warmQueueUrl: 'http://127.0.0.1:1/000000000000/warm',
     warmDlqUrl: 'http://127.0.0.1:1/000000000000/warm-dlq',
     accessDlqUrl: 'http://127.0.0.1:1/000000000000/access-dlq',
+    continuationQueueUrl: 'http://127.0.0.1:1/000000000000/continuation',
     runsTable: 'runs',
     trackerTable: 'tracker',
   });
@@ -129,19 +125,31 @@ describe.each([
     });
   });
 
-  it.each(['warm', 'access'] as const)(
-    'gives the %s queue the same visibility timeout and redrive',
-    (queue) => {
-      const deployed = ofType('AWS::SQS::Queue').find(([logicalId]) =>
-        new RegExp(`^Warmer${queue === 'warm' ? 'Warm' : 'Access'}Queue[0-9A-F]{8}$`).test(logicalId),
-      )?.[1];
+  it('maps the continuation queue to the warm function one message at a time', () => {
+    const mapping = ofType('AWS::Lambda::EventSourceMapping').find(
+      ([, resource]) => resource.Properties.FunctionName?.Ref === functionId('warm'),
+    )?.[1];
 
-      expect(deployed?.Properties).toMatchObject({
-        VisibilityTimeout: plan.queues[queue].visibilityTimeoutSeconds,
-        RedrivePolicy: { maxReceiveCount: plan.queues[queue].maxReceiveCount },
-      });
-    },
-  );
+    expect(mapping?.Properties).toMatchObject({
+      BatchSize: plan.eventSources.continuation.batchSize,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+
+  it.each([
+    ['warm', 'Warm'],
+    ['access', 'Access'],
+    ['continuation', 'Continuation'],
+  ] as const)('gives the %s queue the same visibility timeout and redrive', (queue, logicalName) => {
+    const deployed = ofType('AWS::SQS::Queue').find(([logicalId]) =>
+      new RegExp(`^Warmer${logicalName}Queue[0-9A-F]{8}$`).test(logicalId),
+    )?.[1];
+
+    expect(deployed?.Properties).toMatchObject({
+      VisibilityTimeout: plan.queues[queue].visibilityTimeoutSeconds,
+      RedrivePolicy: { maxReceiveCount: plan.queues[queue].maxReceiveCount },
+    });
+  });
 
   it('schedules the warm function with the same payload', () => {
     const [, schedule] = ofType('AWS::Scheduler::Schedule')[0] ?? [];
