@@ -256,9 +256,9 @@ describe('createKeyProvider', () => {
     const provider = createKeyProvider(sources, clients, { adaptive: undefined });
 
     expect(await collectWeightedKeys(await provider.getKeys())).toEqual([
-      // A key listed twice keeps its highest weight and the position it was first seen at.
-      { key: 'shared', weight: 20 },
+      // Sources are read heaviest first; a key listed twice keeps its highest weight.
       { key: 's3:1', weight: 20 },
+      { key: 'shared', weight: 20 },
       { key: 'fn:1', weight: 12 },
       { key: 'home', weight: 10 },
       { key: 'db:1', weight: 1 },
