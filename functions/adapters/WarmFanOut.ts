@@ -198,15 +198,8 @@ interface SegmentStart {
   segment: number;
 }
 
-/** What one segment planned. */
-interface SegmentResult {
-  keysPlanned: number;
-  messages: number;
-  keysFresh: number;
-  keysUnsent: number;
-  keysRejected: number;
-  continues: boolean;
-}
+/** What one segment planned: the figures of a started outcome. */
+type SegmentResult = Omit<Extract<WarmOutcome, { status: 'started' }>, 'status' | 'runId'>;
 
 /** Keys gathered for one plan step. */
 interface StepKeys {
