@@ -16,12 +16,21 @@ interface FanOutRun {
   peakRssMiB: number;
 }
 
+/**
+ * The old space every child gets, as a warm function's heap is bounded by its memory: without a bound V8
+ * lets garbage pile up over a longer run, and the peak would measure its laziness rather than what the
+ * fan-out keeps.
+ */
+const CHILD_OLD_SPACE_MIB = 128;
+
 /** Runs one fan-out in a child process of its own, so its peak RSS is measured alone. */
 const fanOutInChild = async (keys: number, queue: FanOutRun['queue']): Promise<FanOutRun> => {
   const child = fileURLToPath(new URL('./fanOutChild.ts', import.meta.url));
-  const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', child, String(keys), queue], {
-    maxBuffer: 1024 * 1024,
-  });
+  const { stdout } = await execFileAsync(
+    process.execPath,
+    [`--max-old-space-size=${CHILD_OLD_SPACE_MIB}`, '--import', 'tsx', child, String(keys), queue],
+    { maxBuffer: 1024 * 1024 },
+  );
   return JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as FanOutRun;
 };
 
@@ -32,7 +41,7 @@ const describeRun = (fanOut: FanOutRun): string =>
 export const run: Scenario = async () => {
   const config = defaultWarmingConfig();
   printScenario(
-    `Warm fan-out (a streamed provider of 26-byte keys, each size in its own process; default settings: batchSize ${config.batchSize})`,
+    `Warm fan-out (a streamed provider of 26-byte keys, each size in its own process with a ${CHILD_OLD_SPACE_MIB} MiB old space; default settings: batchSize ${config.batchSize})`,
   );
   const fauxqs = await fanOutInChild(1_000_000, 'fauxqs');
   const million = await fanOutInChild(1_000_000, 'counting');
