@@ -1,3 +1,4 @@
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { trackerTableDefinition } from '../../functions/adapters/DynamoAccessTracker';
 import { runsTableDefinition } from '../../functions/adapters/DynamoRunStore';
@@ -8,6 +9,7 @@ import { type Handler, useLocalAws } from '../support/handlerEnvironment';
 
 let sqs: LocalSqs;
 let dynamo: LocalDynamo;
+let warmQueueUrl: string;
 
 const context = (functionName: string) =>
   createLambdaContext({ functionName, deadline: Date.now() + 30_000 });
@@ -21,6 +23,7 @@ const load = async (name: 'warm' | 'consume' | 'track' | 'control'): Promise<Han
 beforeAll(async () => {
   [sqs, dynamo] = await Promise.all([startLocalSqs(), startLocalDynamo()]);
   const warm = await sqs.createQueueWithDlq('warm', { maxReceiveCount: 5, visibilityTimeoutSeconds: 30 });
+  warmQueueUrl = warm.queueUrl;
   const access = await sqs.createQueueWithDlq('access', { maxReceiveCount: 5, visibilityTimeoutSeconds: 30 });
   await dynamo.createTable(runsTableDefinition('runs'));
   await dynamo.createTable(trackerTableDefinition('tracker'));
@@ -52,6 +55,24 @@ describe('handlers answer bad invocations with { ok: false, error }, never a sta
       error:
         'CODOMYRMEX_WARMING_TRACKER_TABLE: is not set: { "provider": "adaptive" } warms the hot keys of the access tracker table; deploy with one',
     });
+  });
+
+  it('warm refuses a payload key SQS cannot carry, naming it, and queues nothing', async () => {
+    const warm = await load('warm');
+
+    const answer = (await warm({ keys: ['\uFFFE', 'good:1'] }, context('warm'))) as {
+      ok: boolean;
+      error: string;
+    };
+
+    expect(answer.ok).toBe(false);
+    expect(answer.error).toBe(
+      'key 0 ("\\ufffe"): a key must not hold U+FFFE, U+FFFF or a lone surrogate, which SQS messages cannot carry',
+    );
+    const queued = await sqs.client.send(
+      new ReceiveMessageCommand({ QueueUrl: warmQueueUrl, MaxNumberOfMessages: 10 }),
+    );
+    expect(queued.Messages ?? []).toEqual([]);
   });
 
   it.each([
