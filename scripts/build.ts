@@ -21,6 +21,9 @@ const COMMON = {
   format: 'esm',
   target: 'node20',
   sourcemap: true,
+  // A stack trace needs names and lines, not a copy of every bundled source: the maps stay a fraction of
+  // the package, so the engine alone installs small.
+  sourcesContent: false,
   logLevel: 'warning',
   absWorkingDir: PROJECT_ROOT,
 } satisfies BuildOptions;
@@ -64,8 +67,8 @@ const buildCli = () =>
     entryPoints: { warmers: 'bin/warmers.ts' },
     splitting: true,
     minify: true,
-    // The SDK is most of it; names and lines of our own code are what a stack trace needs.
-    sourcesContent: false,
+    // Its errors reach the user as messages, not stack traces, and it runs without --enable-source-maps.
+    sourcemap: false,
     outdir: join(DIST, 'cli'),
     chunkNames: '[name]-[hash]',
     external: ['dynalite', 'fauxqs'],
