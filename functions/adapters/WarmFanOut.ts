@@ -169,6 +169,19 @@ const checkpointSchema = z.strictObject({
   keysQueued: z.int().check(z.gte(0)),
   /** Segments started from `segmentStart` that did not reach their end. */
   attempts: z.int().check(z.gte(0)),
+  /**
+   * Set for a run planned in one invocation (a payload's keys, a limit), which cannot resume: its
+   * watchdog ends it instead. `unsettled`: the steps whose sends had not settled, by first message
+   * and the key count of each message; `keysLeft`: keys in hand not yet queued.
+   */
+  unresumable: z.optional(
+    z.strictObject({
+      unsettled: z.array(
+        z.strictObject({ first: z.int().check(z.gte(0)), keys: z.array(z.int().check(z.gte(0))) }),
+      ),
+      keysLeft: z.int().check(z.gte(0)),
+    }),
+  ),
 });
 
 type Checkpoint = z.infer<typeof checkpointSchema>;
@@ -194,8 +207,12 @@ interface SegmentStart {
   replayUntil: number;
   attempts: number;
   limit: number | undefined;
-  /** Continuation segments end on budget and hand over; the first one of a run counts too. */
+  /** The continuation segment this is; its watchdog continues the run as this segment. */
   segment: number;
+  /** False for a run planned in one invocation: it does not hand over, and its watchdog ends it. */
+  resumable: boolean;
+  /** The payload's key count, for a run of a payload's keys. */
+  keysGiven?: number;
 }
 
 /** What one segment planned: the figures of a started outcome. */
@@ -275,9 +292,11 @@ export class WarmFanOut {
       keysQueued: 0,
       replayUntil: 0,
       attempts: 0,
-      // A payload's keys and a limited run are planned in one invocation: neither can be resumed.
       limit,
-      segment: payloadProvider || limit !== undefined ? -1 : 0,
+      segment: 0,
+      // A payload's keys and a limited run's top keys are held in memory only: neither can be resumed.
+      resumable: !payloadProvider && limit === undefined,
+      keysGiven: request.keys?.length,
     });
     return { status: 'started', runId, ...result };
   }
@@ -287,7 +306,8 @@ export class WarmFanOut {
    * message does nothing. A segment that ended without a checkpoint (the function was killed) is
    * replayed; after {@link MAX_SEGMENT_ATTEMPTS} such attempts planning ends with what was queued,
    * the keys the last segment may not have sent counted failed, so the run finishes and its lock is
-   * released.
+   * released. A run planned in one invocation that was killed is ended the same way at once, its keys
+   * not yet queued counted planned and failed.
    */
   public async continueRun(message: ContinuationMessage): Promise<ContinuationOutcome> {
     const { runStore } = this.#deps;
@@ -295,7 +315,30 @@ export class WarmFanOut {
     if (!(await runStore.startPlanSegment(runId, segment))) return { status: 'stale', runId, segment };
     const plan = await runStore.getPlan(runId);
     if (!plan || plan.complete) return { status: 'stale', runId, segment };
+    const ended = {
+      status: 'continued',
+      runId,
+      segment,
+      keysPlanned: 0,
+      messages: 0,
+      continues: false,
+    } as const;
+    if (plan.checkpoint === undefined && plan.messages === 0) {
+      // Killed before its first step: nothing was queued, and what would have been is not known.
+      this.#deps.log?.('run ended: its warm function stopped before queuing any key', { runId });
+      await runStore.recordPlanStep(runId, {
+        messagesBefore: 0,
+        messages: 0,
+        keysPlanned: 0,
+        complete: true,
+      });
+      return ended;
+    }
     const checkpoint = parseCheckpoint(runId, plan.checkpoint);
+    if (checkpoint.unresumable) {
+      await this.#endUnresumable(runId, plan.messages, checkpoint.unresumable);
+      return ended;
+    }
     const provider = this.#provider(checkpoint.source.provider);
     let start: SegmentStart;
     if (checkpoint.sent) {
@@ -310,12 +353,13 @@ export class WarmFanOut {
         attempts: 0,
         limit: undefined,
         segment: segment + 1,
+        resumable: true,
       };
     } else {
       const attempts = checkpoint.attempts + 1;
       if (attempts > MAX_SEGMENT_ATTEMPTS) {
         await this.#abandonPlan(runId, plan.messages, checkpoint);
-        return { status: 'continued', runId, segment, keysPlanned: 0, messages: 0, continues: false };
+        return ended;
       }
       // Counted before the replay, so a replay killed at the same place still ends planning.
       const counted = await runStore.recordPlanStep(runId, {
@@ -338,6 +382,7 @@ export class WarmFanOut {
         attempts,
         limit: undefined,
         segment: segment + 1,
+        resumable: true,
       };
     }
     const result = await this.#runSegment(start);
@@ -404,15 +449,59 @@ export class WarmFanOut {
   }
 
   /**
+   * Ends a run planned in one invocation whose warm function was killed. Each message whose send had
+   * not settled is counted failed under its own id, so a message that did reach the queue is counted
+   * once, by whichever comes first. The keys it held but never queued join the plan as one more
+   * message, never sent, counted failed.
+   */
+  async #endUnresumable(
+    runId: string,
+    messages: number,
+    { unsettled, keysLeft }: NonNullable<Checkpoint['unresumable']>,
+  ): Promise<void> {
+    const { runStore } = this.#deps;
+    const keysUnconfirmed = unsettled.reduce(
+      (total, { keys }) => total + keys.reduce((sum, n) => sum + n, 0),
+      0,
+    );
+    this.#deps.log?.('run ended: its warm function was killed; keys it may not have queued counted failed', {
+      runId,
+      keysUnconfirmed,
+      keysNeverQueued: keysLeft,
+    });
+    for (const { first, keys } of unsettled) {
+      for (const [index, failed] of keys.entries())
+        await runStore.recordProgress(runId, `${runId}/${first + index}`, { warmed: 0, failed, skipped: 0 });
+    }
+    const neverQueued = keysLeft > 0 ? 1 : 0;
+    await runStore.recordPlanStep(runId, {
+      messagesBefore: messages,
+      messages: neverQueued,
+      keysPlanned: keysLeft,
+      complete: true,
+    });
+    if (neverQueued > 0)
+      await runStore.recordProgress(runId, `${runId}/${messages}`, {
+        warmed: 0,
+        failed: keysLeft,
+        skipped: 0,
+      });
+  }
+
+  /**
    * Reads the plan's keys in steps: each step's keys validated one by one (a bad key is rejected with
    * its reason), repeats dropped, TTL-fresh keys left out, and the rest packed. Yields each step with
-   * the source's position after its keys.
+   * the source's position after its keys and the keys held in memory not yet yielded (`keysLeft`: a
+   * limit's top keys, or the rest of `keysGiven`).
    */
   async *#steps(
     reader: KeyReader<string>,
     source: PlanSource,
     limit: number | undefined,
-  ): AsyncGenerator<StepKeys & { keysFresh: number; done: boolean; position: SourcePosition }> {
+    keysGiven = 0,
+  ): AsyncGenerator<
+    StepKeys & { keysFresh: number; done: boolean; position: SourcePosition; keysLeft: number }
+  > {
     const stepKeys = STEP_MESSAGES * this.#deps.config.batchSize;
     const rememberAtMost = this.#deps.rememberKeys ?? DEFAULT_REMEMBERED_KEYS;
     // The first keys read (the heaviest sources come first) are remembered; later ones pass unchecked.
@@ -436,7 +525,7 @@ export class WarmFanOut {
       if (problem !== undefined) reject(key, problem);
       return problem === undefined;
     };
-    const finish = async (done: boolean) => {
+    const finish = async (done: boolean, keysLeft: number) => {
       const finished = step;
       step = newStepKeys();
       const { due, fresh } = source.ttlAware
@@ -447,19 +536,27 @@ export class WarmFanOut {
             this.#deps.config.refreshAheadRatio,
           )
         : { due: finished.keys, fresh: new Map() };
-      return { ...finished, keys: due, keysFresh: fresh.size, done, position: reader.position() };
+      return { ...finished, keys: due, keysFresh: fresh.size, done, position: reader.position(), keysLeft };
     };
 
     if (limit !== undefined) {
       const candidates = async function* () {
         for await (const candidate of reader) if (accept(candidate)) yield candidate;
       };
-      step.keys = (await selectTopKeys(candidates(), limit)).map(({ key }) => key);
-      yield await finish(true);
+      const top = (await selectTopKeys(candidates(), limit)).map(({ key }) => key);
+      // Stepped like any run, so a killed run's watchdog counts only the last steps' keys unconfirmed.
+      let from = 0;
+      do {
+        step.keys = top.slice(from, from + stepKeys);
+        from += stepKeys;
+        yield await finish(from >= top.length, Math.max(0, top.length - from));
+      } while (from < top.length);
       return;
     }
 
+    let keysRead = 0;
     for await (const candidate of reader) {
+      keysRead++;
       if (accept(candidate)) {
         const key = typeof candidate === 'string' ? candidate : candidate.key;
         if (!seen.has(key)) {
@@ -467,9 +564,10 @@ export class WarmFanOut {
           step.keys.push(key);
         }
       }
-      if (step.keys.length + step.rejectedCount >= stepKeys) yield await finish(false);
+      if (step.keys.length + step.rejectedCount >= stepKeys)
+        yield await finish(false, Math.max(0, keysGiven - keysRead));
     }
-    yield await finish(true);
+    yield await finish(true, 0);
   }
 
   async #runSegment(start: SegmentStart): Promise<SegmentResult> {
@@ -477,9 +575,10 @@ export class WarmFanOut {
     const { runId } = start;
     const now = this.#deps.now ?? Date.now;
     const startedAt = now();
-    const continuable = continuation !== undefined && start.segment >= 0;
+    const continuable = continuation !== undefined && start.resumable;
     const watchdogDelay = Math.min(MAX_DELAY_SECONDS, config.fanOutSegmentSeconds + WATCHDOG_MARGIN_SECONDS);
-    if (continuable) await continuation.send({ runId, segment: start.segment }, watchdogDelay);
+    // Every run gets a watchdog: a killed segment is resumed, a killed one-invocation run is ended.
+    if (continuation) await continuation.send({ runId, segment: start.segment }, watchdogDelay);
 
     const result: SegmentResult = {
       keysPlanned: 0,
@@ -491,8 +590,15 @@ export class WarmFanOut {
     };
     let messages = start.messages;
     let keysQueued = start.keysQueued;
+    // The messages of steps whose sends have not settled, for a one-invocation run's checkpoint.
+    const unsettled = new Set<{ first: number; keys: number[] }>();
     const segmentStart = { position: start.position, messages: start.messages, keysQueued: start.keysQueued };
-    const checkpointAt = (position: SourcePosition | undefined, sent: boolean, attempts: number): string =>
+    const checkpointAt = (
+      position: SourcePosition | undefined,
+      sent: boolean,
+      attempts: number,
+      keysLeft = 0,
+    ): string =>
       JSON.stringify({
         v: 1,
         source: start.source,
@@ -501,6 +607,7 @@ export class WarmFanOut {
         segmentStart,
         keysQueued,
         attempts,
+        ...(start.resumable ? {} : { unresumable: { unsettled: [...unsettled], keysLeft } }),
       } satisfies Checkpoint);
     // The sends of a few steps overlap each other and the reading of the next step.
     const sending: Promise<void>[] = [];
@@ -508,7 +615,7 @@ export class WarmFanOut {
     const reader = readKeysFrom(start.provider, start.position);
 
     try {
-      for await (const step of this.#steps(reader, start.source, start.limit)) {
+      for await (const step of this.#steps(reader, start.source, start.limit, start.keysGiven)) {
         const packed = packKeysIntoMessages(runId, step.keys, {
           maxKeysPerMessage: config.batchSize,
           maxMessageBytes: this.#deps.maxMessageBytes,
@@ -524,13 +631,18 @@ export class WarmFanOut {
             (this.#deps.messagesPerSegment !== undefined &&
               messages - start.messages >= this.#deps.messagesPerSegment));
         const { position } = step;
+        // The plan is complete only once every message was sent, so a watchdog finding it incomplete knows the run died.
+        const complete = step.done && packed.length === 0;
+        if (complete) await allSent();
+        const stepMessages = { first: messagesBefore, keys: packed.map((message) => message.keys.length) };
+        if (!start.resumable && packed.length > 0) unsettled.add(stepMessages);
         const planStep: PlanStep = {
           messagesBefore,
           messages: packed.length,
           keysPlanned: step.keys.length,
           rejected: [...step.rejected].map(([reason, keys]) => ({ reason, keys })),
-          checkpoint: checkpointAt(position, false, start.attempts),
-          complete: step.done,
+          checkpoint: checkpointAt(position, false, start.attempts, step.keysLeft),
+          complete,
         };
         const recorded = await runStore.recordPlanStep(runId, planStep);
         if (!recorded.applied && messagesBefore >= start.replayUntil) {
@@ -562,8 +674,21 @@ export class WarmFanOut {
         sending.push(
           this.#send(runId, packed).then((unsent) => {
             result.keysUnsent += unsent;
+            unsettled.delete(stepMessages);
           }),
         );
+        if (step.done) {
+          await allSent();
+          if (!complete)
+            await runStore.recordPlanStep(runId, {
+              messagesBefore: messages,
+              messages: 0,
+              keysPlanned: 0,
+              checkpoint: checkpointAt(position, true, start.attempts),
+              complete: true,
+            });
+          return result;
+        }
         if (overBudget) {
           await allSent();
           const handover = await runStore.recordPlanStep(runId, {
@@ -578,7 +703,6 @@ export class WarmFanOut {
           return result;
         }
       }
-      await allSent();
       return result;
     } finally {
       // A send still in flight when reading failed settles first; its outcome is in the run, not an unhandled rejection.

@@ -357,10 +357,11 @@ describe('WarmFanOut', () => {
       return { messages, sender };
     };
 
-    /** Consumes every queued warm message once, as the consumers would, counting its keys warmed. */
-    const consumeAll = async (runStore: InMemoryRunStore) => {
+    /** Consumes every queued warm message once, as the consumers would, counting its keys warmed; only those of the first `answeredRequests` requests when given. */
+    const consumeAll = async (runStore: InMemoryRunStore, answeredRequests?: number) => {
       for (const entry of sqs
         .commandCalls(SendMessageBatchCommand)
+        .slice(0, answeredRequests)
         .flatMap((call) => call.args[0].input.Entries ?? [])) {
         const message = parseWarmMessage(entry.MessageBody ?? '');
         await runStore.recordProgress(message.runId, message.id, {
@@ -474,6 +475,84 @@ describe('WarmFanOut', () => {
         planning: false,
       });
       expect(runStore.lock).toBeUndefined();
+    });
+
+    /**
+     * SQS answers the first `calls` requests, then never again: the warm function frozen where it was
+     * killed, between batches. Resolves once it is killed and everything that could still run has run.
+     */
+    const killAfterSendRequests = (calls: number) => {
+      let seen = 0;
+      let resolve = () => {};
+      const killed = new Promise<void>((settle) => {
+        resolve = settle;
+      });
+      sqs.on(SendMessageBatchCommand).callsFake((input: { Entries: { Id: string }[] }) => {
+        if (++seen <= calls) {
+          return {
+            Successful: input.Entries.map((entry) => ({ Id: entry.Id, MessageId: `m-${entry.Id}` })),
+            Failed: [],
+          };
+        }
+        setImmediate(resolve);
+        return new Promise(() => {});
+      });
+      return killed;
+    };
+
+    it.each([
+      { run: 'a payload of keys', request: { keys: keys(25_000) }, config: {} },
+      { run: 'a run limited by maxKeysPerRun', request: {}, config: { maxKeysPerRun: 25_000 } },
+    ])(
+      'ends $run killed between batches at its watchdog: unsent keys counted failed, the lock released',
+      async ({ request, config }) => {
+        // Ten requests carry the first step of 100 messages; the function dies in the second step's sends.
+        const killed = killAfterSendRequests(10);
+        const queue = continuationQueue();
+        const { fanOut, runStore } = createFanOut({
+          configured: keys(30_000),
+          config,
+          continuation: queue.sender,
+        });
+
+        void fanOut.warm({ trigger: 'console', ...request });
+        await killed;
+        expect(queue.messages).toEqual([{ message: { runId: 'run-1', segment: 0 }, delaySeconds: 360 }]);
+        expect(runStore.lock?.runId).toBe('run-1');
+        await consumeAll(runStore, 10);
+        expect(await runStore.getRun('run-1')).toMatchObject({ status: 'running', keysWarmed: 10_000 });
+
+        const watchdog = await fanOut.continueRun({ runId: 'run-1', segment: 0 });
+
+        expect(watchdog).toMatchObject({ status: 'continued', continues: false });
+        expect(await runStore.getRun('run-1')).toMatchObject({
+          status: 'finished',
+          planning: false,
+          keysPlanned: 25_000,
+          keysWarmed: 10_000,
+          keysFailed: 15_000,
+          keysSkipped: 0,
+        });
+        expect(runStore.lock).toBeUndefined();
+        expect(await fanOut.continueRun({ runId: 'run-1', segment: 0 })).toMatchObject({ status: 'stale' });
+      },
+    );
+
+    it('a watchdog finds a one-invocation run that finished sending stale, and leaves its figures alone', async () => {
+      acceptEverything();
+      const queue = continuationQueue();
+      const { fanOut, runStore } = createFanOut({ continuation: queue.sender });
+
+      await fanOut.warm({ trigger: 'console', keys: keys(2_500) });
+
+      expect(await fanOut.continueRun({ runId: 'run-1', segment: 0 })).toMatchObject({ status: 'stale' });
+      await consumeAll(runStore);
+      expect(await runStore.getRun('run-1')).toMatchObject({
+        status: 'finished',
+        keysPlanned: 2_500,
+        keysWarmed: 2_500,
+        keysFailed: 0,
+      });
     });
   });
 });
