@@ -1,0 +1,120 @@
+import { type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import type { MiddlewareStack } from '@smithy/types';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoRunStore, runsTableDefinition } from '../../functions/adapters/DynamoRunStore';
+import { SqsSender } from '../../functions/adapters/SqsSender';
+import { type ContinuationMessage, WarmFanOut, type WarmRequest } from '../../functions/adapters/WarmFanOut';
+import { DEFAULT_MAX_MESSAGE_BYTES, parseWarmMessage } from '../../functions/adapters/warmMessage';
+import { defaultWarmingConfig, StaticKeyProvider, type WarmingConfig } from '../../functions/core';
+import { type LocalDynamo, startLocalDynamo } from '../support/dynalite';
+import { type LocalSqs, startLocalSqs } from '../support/fauxqs';
+
+let sqs: LocalSqs;
+let dynamo: LocalDynamo;
+let table = 0;
+
+beforeAll(async () => {
+  [sqs, dynamo] = await Promise.all([startLocalSqs(), startLocalDynamo()]);
+});
+
+afterAll(async () => {
+  await Promise.all([sqs.close(), dynamo.close()]);
+});
+
+afterEach(() => {
+  sqs.client.middlewareStack.remove('killAfterRequests');
+});
+
+const keys = (count: number) => Array.from({ length: count }, (_, index) => `key:${index}`);
+
+/**
+ * SQS answers the first `requests` SendMessageBatch calls, then never again: the warm function frozen
+ * where it was killed, between batches. Resolves once it is killed.
+ */
+const killAfterRequests = (requests: number) => {
+  let seen = 0;
+  let resolve = () => {};
+  const killed = new Promise<void>((settle) => {
+    resolve = settle;
+  });
+  (sqs.client.middlewareStack as MiddlewareStack<object, object>).add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'SendMessageBatchCommand' && ++seen > requests) {
+        resolve();
+        return new Promise(() => {});
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'killAfterRequests' },
+  );
+  return killed;
+};
+
+/** Receives every message on the queue; none is deleted, so each is received once within the visibility timeout. */
+const receiveAll = async (queueUrl: string): Promise<Message[]> => {
+  const received: Message[] = [];
+  for (;;) {
+    const { Messages = [] } = await sqs.client.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 }),
+    );
+    if (Messages.length === 0) return received;
+    received.push(...Messages);
+  }
+};
+
+describe('a one-invocation run killed mid-run, on dynalite and fauxqs', () => {
+  it.each<{ run: string; request: Partial<WarmRequest>; config: Partial<WarmingConfig> }>([
+    { run: 'a payload of keys', request: { keys: keys(2_500) }, config: {} },
+    { run: 'a run limited by maxKeysPerRun', request: {}, config: { maxKeysPerRun: 2_500 } },
+  ])(
+    'ends $run at its watchdog with every key counted and the lock released',
+    async ({ request, config }) => {
+      const tableName = `runs-${++table}`;
+      await dynamo.createTable(runsTableDefinition(tableName));
+      const queueUrl = await sqs.createQueue(`warm-${table}`, { VisibilityTimeout: '300' });
+      const runStore = new DynamoRunStore({ client: dynamo.documentClient, tableName });
+      const continuations: { message: ContinuationMessage; delaySeconds: number }[] = [];
+      const fanOut = new WarmFanOut({
+        providers: { configured: new StaticKeyProvider(keys(3_000)) },
+        runStore,
+        sender: new SqsSender(sqs.client, queueUrl),
+        // Steps of 100 messages of 10 keys: ten requests a step.
+        config: { ...defaultWarmingConfig(), batchSize: 10, ...config },
+        maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
+        consumerBatchSize: 10,
+        continuation: {
+          send: async (message, delaySeconds) => void continuations.push({ message, delaySeconds }),
+        },
+        newRunId: () => 'run-1',
+      });
+      const killed = killAfterRequests(10);
+
+      void fanOut.warm({ trigger: 'console', ...request });
+      await killed;
+      for (const { Body } of await receiveAll(queueUrl)) {
+        const message = parseWarmMessage(Body ?? '');
+        await runStore.recordProgress(message.runId, message.id, {
+          warmed: message.keys.length,
+          failed: 0,
+          skipped: 0,
+        });
+      }
+      expect(await runStore.getRun('run-1')).toMatchObject({ status: 'running', keysWarmed: 1_000 });
+      expect(await runStore.acquireRunLock('run-2', 60)).toEqual({ acquired: false, heldBy: 'run-1' });
+      expect(continuations).toEqual([{ message: { runId: 'run-1', segment: 0 }, delaySeconds: 360 }]);
+
+      await fanOut.continueRun({ runId: 'run-1', segment: 0 });
+
+      expect(await runStore.getRun('run-1')).toMatchObject({
+        status: 'finished',
+        planning: false,
+        keysPlanned: 2_500,
+        keysWarmed: 1_000,
+        keysFailed: 1_500,
+        keysSkipped: 0,
+      });
+      expect(await runStore.acquireRunLock('run-2', 60)).toEqual({ acquired: true });
+    },
+    60_000,
+  );
+});
