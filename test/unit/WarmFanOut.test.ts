@@ -538,6 +538,28 @@ describe('WarmFanOut', () => {
       },
     );
 
+    it('ends a limited run killed while it chose its top keys, before queuing any: nothing planned, the lock released', async () => {
+      acceptEverything();
+      const queue = continuationQueue();
+      const { fanOut, runStore } = createFanOut({
+        configured: dyingProvider(30_000, 15_000, 1),
+        config: { maxKeysPerRun: 25_000 },
+        continuation: queue.sender,
+      });
+
+      await expect(fanOut.warm({ trigger: 'schedule' })).rejects.toThrow('Runtime exited');
+      expect(runStore.lock?.runId).toBe('run-1');
+      await fanOut.continueRun({ runId: 'run-1', segment: 0 });
+
+      expect(await runStore.getRun('run-1')).toMatchObject({
+        status: 'finished',
+        keysPlanned: 0,
+        messages: 0,
+      });
+      expect(queuedKeys()).toEqual([]);
+      expect(runStore.lock).toBeUndefined();
+    });
+
     it('a watchdog finds a one-invocation run that finished sending stale, and leaves its figures alone', async () => {
       acceptEverything();
       const queue = continuationQueue();
