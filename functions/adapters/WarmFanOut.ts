@@ -170,21 +170,24 @@ const checkpointSchema = z.strictObject({
   /** Segments started from `segmentStart` that did not reach their end. */
   attempts: z.int().check(z.gte(0)),
   /**
-   * Set for a run planned in one invocation (a payload's keys, a limit), which cannot resume: its
-   * watchdog ends it instead. `unsettled`: the steps whose sends had not settled, by first message
-   * and the key count of each message; `keysLeft`: keys in hand not yet queued.
+   * The steps whose sends had not settled, by first message and the key count of each message: a
+   * watchdog that gives the run up counts these messages failed.
    */
-  unresumable: z.optional(
-    z.strictObject({
-      unsettled: z.array(
-        z.strictObject({ first: z.int().check(z.gte(0)), keys: z.array(z.int().check(z.gte(0))) }),
-      ),
-      keysLeft: z.int().check(z.gte(0)),
-    }),
+  unsettled: z.optional(
+    z.array(z.strictObject({ first: z.int().check(z.gte(0)), keys: z.array(z.int().check(z.gte(0))) })),
   ),
+  /**
+   * Set for a run planned in one invocation (a payload's keys, a limit), which cannot resume: its
+   * watchdog ends it instead. `keysLeft`: keys in hand not yet queued.
+   */
+  unresumable: z.optional(z.strictObject({ keysLeft: z.int().check(z.gte(0)) })),
 });
 
 type Checkpoint = z.infer<typeof checkpointSchema>;
+type Unsettled = NonNullable<Checkpoint['unsettled']>;
+
+const keysIn = (unsettled: Unsettled): number =>
+  unsettled.reduce((total, { keys }) => total + keys.reduce((sum, n) => sum + n, 0), 0);
 
 /** A run's checkpoint could not be read back: it was written by another version, or altered. */
 export class CheckpointError extends CacheWarmersError {
@@ -336,7 +339,7 @@ export class WarmFanOut {
     }
     const checkpoint = parseCheckpoint(runId, plan.checkpoint);
     if (checkpoint.unresumable) {
-      await this.#endUnresumable(runId, plan.messages, checkpoint.unresumable);
+      await this.#endUnresumable(runId, plan.messages, checkpoint.unsettled ?? [], checkpoint.unresumable);
       return ended;
     }
     const provider = this.#provider(checkpoint.source.provider);
@@ -425,54 +428,39 @@ export class WarmFanOut {
    * reached the queue, so they are counted failed (a message that did arrive is then not counted again).
    */
   async #abandonPlan(runId: string, messages: number, checkpoint: Checkpoint): Promise<void> {
-    const unconfirmed = checkpoint.keysQueued - checkpoint.segmentStart.keysQueued;
+    const unsettled = checkpoint.unsettled ?? [];
     this.#deps.log?.('planning abandoned after repeated failures; unconfirmed keys counted failed', {
       runId,
       attempts: checkpoint.attempts,
-      keysUnconfirmed: unconfirmed,
+      keysUnconfirmed: keysIn(unsettled),
     });
-    const { runStore } = this.#deps;
-    const step = await runStore.recordPlanStep(runId, {
+    const step = await this.#deps.runStore.recordPlanStep(runId, {
       messagesBefore: messages,
       messages: 0,
       keysPlanned: 0,
       checkpoint: JSON.stringify(checkpoint),
       complete: true,
     });
-    if (step.applied && unconfirmed > 0) {
-      await runStore.recordProgress(runId, `${runId}/unconfirmed`, {
-        warmed: 0,
-        failed: unconfirmed,
-        skipped: 0,
-      });
-    }
+    if (step.applied) await this.#countUnsettledFailed(runId, unsettled);
   }
 
   /**
-   * Ends a run planned in one invocation whose warm function was killed. Each message whose send had
-   * not settled is counted failed under its own id, so a message that did reach the queue is counted
-   * once, by whichever comes first. The keys it held but never queued join the plan as one more
-   * message, never sent, counted failed.
+   * Ends a run planned in one invocation whose warm function was killed. The keys it held but never
+   * queued join the plan as one more message, never sent, counted failed.
    */
   async #endUnresumable(
     runId: string,
     messages: number,
-    { unsettled, keysLeft }: NonNullable<Checkpoint['unresumable']>,
+    unsettled: Unsettled,
+    { keysLeft }: NonNullable<Checkpoint['unresumable']>,
   ): Promise<void> {
     const { runStore } = this.#deps;
-    const keysUnconfirmed = unsettled.reduce(
-      (total, { keys }) => total + keys.reduce((sum, n) => sum + n, 0),
-      0,
-    );
     this.#deps.log?.('run ended: its warm function was killed; keys it may not have queued counted failed', {
       runId,
-      keysUnconfirmed,
+      keysUnconfirmed: keysIn(unsettled),
       keysNeverQueued: keysLeft,
     });
-    for (const { first, keys } of unsettled) {
-      for (const [index, failed] of keys.entries())
-        await runStore.recordProgress(runId, `${runId}/${first + index}`, { warmed: 0, failed, skipped: 0 });
-    }
+    await this.#countUnsettledFailed(runId, unsettled);
     const neverQueued = keysLeft > 0 ? 1 : 0;
     await runStore.recordPlanStep(runId, {
       messagesBefore: messages,
@@ -486,6 +474,21 @@ export class WarmFanOut {
         failed: keysLeft,
         skipped: 0,
       });
+  }
+
+  /**
+   * Counts each message whose send had not settled failed under its own id, so a message that did
+   * reach the queue is counted once, by whichever comes first, and the run's message count closes.
+   */
+  async #countUnsettledFailed(runId: string, unsettled: Unsettled): Promise<void> {
+    for (const { first, keys } of unsettled) {
+      for (const [index, failed] of keys.entries())
+        await this.#deps.runStore.recordProgress(runId, `${runId}/${first + index}`, {
+          warmed: 0,
+          failed,
+          skipped: 0,
+        });
+    }
   }
 
   /**
@@ -590,7 +593,7 @@ export class WarmFanOut {
     };
     let messages = start.messages;
     let keysQueued = start.keysQueued;
-    // The messages of steps whose sends have not settled, for a one-invocation run's checkpoint.
+    // The messages of steps whose sends have not settled, for the checkpoint.
     const unsettled = new Set<{ first: number; keys: number[] }>();
     const segmentStart = { position: start.position, messages: start.messages, keysQueued: start.keysQueued };
     const checkpointAt = (
@@ -607,7 +610,8 @@ export class WarmFanOut {
         segmentStart,
         keysQueued,
         attempts,
-        ...(start.resumable ? {} : { unresumable: { unsettled: [...unsettled], keysLeft } }),
+        unsettled: [...unsettled],
+        ...(start.resumable ? {} : { unresumable: { keysLeft } }),
       } satisfies Checkpoint);
     // The sends of a few steps overlap each other and the reading of the next step.
     const sending: Promise<void>[] = [];
@@ -635,7 +639,7 @@ export class WarmFanOut {
         const complete = step.done && packed.length === 0;
         if (complete) await allSent();
         const stepMessages = { first: messagesBefore, keys: packed.map((message) => message.keys.length) };
-        if (!start.resumable && packed.length > 0) unsettled.add(stepMessages);
+        if (packed.length > 0) unsettled.add(stepMessages);
         const planStep: PlanStep = {
           messagesBefore,
           messages: packed.length,
