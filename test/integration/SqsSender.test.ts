@@ -1,7 +1,6 @@
-import { type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OutgoingMessage, SqsSender, UnsentMessagesError } from '../../functions/adapters/SqsSender';
-import { type LocalSqs, startLocalSqs } from '../support/fauxqs';
+import { type LocalSqs, receiveAll, startLocalSqs } from '../support/fauxqs';
 
 let sqs: LocalSqs;
 let queueNumber = 0;
@@ -14,22 +13,6 @@ afterAll(async () => {
   await sqs?.close();
 });
 
-/** Receives every message on the queue; none is deleted, so each is received once within the visibility timeout. */
-const receiveAll = async (queueUrl: string): Promise<Message[]> => {
-  const received: Message[] = [];
-  for (;;) {
-    const { Messages = [] } = await sqs.client.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
-        MaxNumberOfMessages: 10,
-        MessageAttributeNames: ['All'],
-      }),
-    );
-    if (Messages.length === 0) return received;
-    received.push(...Messages);
-  }
-};
-
 const filler = (bytes: number, tag: string): string => `${tag}:`.padEnd(bytes, 'x');
 
 describe('SqsSender against fauxqs', () => {
@@ -40,7 +23,7 @@ describe('SqsSender against fauxqs', () => {
     const { requests } = await new SqsSender(sqs.client, queueUrl).send(bodies.map((body) => ({ body })));
 
     expect(requests).toBe(201);
-    const received = (await receiveAll(queueUrl)).map((message) => message.Body);
+    const received = (await receiveAll(sqs.client, queueUrl)).map((message) => message.Body);
     expect(received).toHaveLength(bodies.length);
     expect(new Set(received)).toEqual(new Set(bodies));
   });
@@ -61,7 +44,7 @@ describe('SqsSender against fauxqs', () => {
 
     expect(sender.planBatches(messages).map((batch) => batch.length)).toEqual([2, 2, 2, 1]);
     expect(requests).toBe(4);
-    const received = await receiveAll(queueUrl);
+    const received = await receiveAll(sqs.client, queueUrl);
     expect(new Set(received.map((message) => message.Body))).toEqual(
       new Set(messages.map((message) => message.body)),
     );
@@ -80,7 +63,7 @@ describe('SqsSender against fauxqs', () => {
     const { requests } = await sender.send(messages);
 
     expect(requests).toBe(2);
-    const received = await receiveAll(queueUrl);
+    const received = await receiveAll(sqs.client, queueUrl);
     expect(received).toHaveLength(2);
     expect(received.every((message) => message.MessageAttributes?.reason?.StringValue === reason)).toBe(true);
   });
@@ -100,6 +83,9 @@ describe('SqsSender against fauxqs', () => {
     expect(error.unsent).toEqual([
       { message: tooBig, reason: expect.stringMatching(/shorter than 1024 bytes/) },
     ]);
-    expect((await receiveAll(queueUrl)).map((message) => message.Body).sort()).toEqual(['a', 'b']);
+    expect((await receiveAll(sqs.client, queueUrl)).map((message) => message.Body).sort()).toEqual([
+      'a',
+      'b',
+    ]);
   });
 });

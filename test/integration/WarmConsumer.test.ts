@@ -1,4 +1,4 @@
-import { type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { Message } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqsSender } from '../../functions/adapters/SqsSender';
 import { WarmConsumer } from '../../functions/adapters/WarmConsumer';
@@ -9,7 +9,7 @@ import {
   type WarmMessage,
 } from '../../functions/adapters/warmMessage';
 import { CallableValueLoader, defaultWarmingConfig, MemoryStore } from '../../functions/core';
-import { type LocalSqs, startLocalSqs } from '../support/fauxqs';
+import { type LocalSqs, receiveAll, startLocalSqs } from '../support/fauxqs';
 import { InMemoryRunStore } from '../support/InMemoryRunStore';
 
 let sqs: LocalSqs;
@@ -21,22 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await sqs?.close();
 });
-
-const receiveAll = async (client: SQSClient, queueUrl: string): Promise<Message[]> => {
-  const received: Message[] = [];
-  for (;;) {
-    const { Messages = [] } = await client.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 0,
-        MessageAttributeNames: ['All'],
-      }),
-    );
-    if (Messages.length === 0) return received;
-    received.push(...Messages);
-  }
-};
 
 /**
  * 100 keys of about 1,000 bytes whose origin answers 500 with a 300-byte body: the reason repeats the

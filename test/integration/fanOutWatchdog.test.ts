@@ -1,4 +1,3 @@
-import { type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { MiddlewareStack } from '@smithy/types';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoRunStore, runsTableDefinition } from '../../functions/adapters/DynamoRunStore';
@@ -12,7 +11,7 @@ import {
   type WarmingConfig,
 } from '../../functions/core';
 import { type LocalDynamo, startLocalDynamo } from '../support/dynalite';
-import { type LocalSqs, startLocalSqs } from '../support/fauxqs';
+import { type LocalSqs, receiveAll, startLocalSqs } from '../support/fauxqs';
 
 let sqs: LocalSqs;
 let dynamo: LocalDynamo;
@@ -55,18 +54,6 @@ const killAfterRequests = (requests: number) => {
   return killed;
 };
 
-/** Receives every message on the queue; none is deleted, so each is received once within the visibility timeout. */
-const receiveAll = async (queueUrl: string): Promise<Message[]> => {
-  const received: Message[] = [];
-  for (;;) {
-    const { Messages = [] } = await sqs.client.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 }),
-    );
-    if (Messages.length === 0) return received;
-    received.push(...Messages);
-  }
-};
-
 /** A run's table, warm queue and fan-out, the fan-out's continuations kept to be delivered by hand. */
 const createRun = async (
   providers: ConstructorParameters<typeof WarmFanOut>[0]['providers'],
@@ -95,7 +82,7 @@ const createRun = async (
 
 /** Counts every queued message warmed, as consumers would. */
 const consumeAll = async (runStore: DynamoRunStore, queueUrl: string) => {
-  for (const { Body } of await receiveAll(queueUrl)) {
+  for (const { Body } of await receiveAll(sqs.client, queueUrl)) {
     const message = parseWarmMessage(Body ?? '');
     await runStore.recordProgress(message.runId, message.id, {
       warmed: message.keys.length,
