@@ -128,7 +128,7 @@ describe('warmers in a terminal', () => {
     const screen = cli().screen('local', { scrollback: true });
     expect(screen).toMatch(
       new RegExp(
-        `^\\d\\d:\\d\\d:\\d\\d {2}warm {5}cli +\\d+ ms {2}started run ${runId} \\(5,000 keys\\)$`,
+        `^\\d\\d:\\d\\d:\\d\\d {2}warm {5}cli +[\\d.]+ m?s {2}started run ${runId} \\(5,000 keys\\)$`,
         'm',
       ),
     );
