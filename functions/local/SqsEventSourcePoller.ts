@@ -223,6 +223,8 @@ export class SqsEventSourcePoller {
   #stopping = new AbortController();
   #workers: Promise<void>[] = [];
   #failure: EventSourcePollerError | undefined;
+  /** Drains waiting: while any is, a batching window closes as soon as its batch has a record. */
+  #drains = 0;
 
   public constructor(options: SqsEventSourcePollerOptions) {
     this.#client = options.client;
@@ -291,7 +293,8 @@ export class SqsEventSourcePoller {
 
   /**
    * Resolves once the queue is empty (no visible, in-flight or delayed message) and no invocation is
-   * running: every message has been deleted or moved to the DLQ.
+   * running: every message has been deleted or moved to the DLQ. While it waits, records are invoked as
+   * soon as they are received, not at the end of the batching window, which would only delay the drain.
    * @throws TimeoutError after `timeoutMs`, saying what was still on the queue.
    * @throws EventSourcePollerError when polling stopped on an SQS error.
    */
@@ -299,6 +302,7 @@ export class SqsEventSourcePoller {
     if (this.#workers.length === 0)
       throw new CacheWarmersError('drain() needs a started poller: call start()');
     let depth: QueueDepth | undefined;
+    this.#drains++;
     try {
       await withTimeout(
         async (signal) => {
@@ -320,6 +324,8 @@ export class SqsEventSourcePoller {
       throw new TimeoutError(
         `queue not drained after ${timeoutMs} ms: ${seen}, ${this.#stats.inFlight} invocation(s) running`,
       );
+    } finally {
+      this.#drains--;
     }
   }
 
@@ -350,7 +356,7 @@ export class SqsEventSourcePoller {
 
   /**
    * Receives records until the batch is full, the window that started with its first record has
-   * passed, or the next record would push the event over the payload limit (that one is carried into
+   * passed (or a drain is waiting), or the next record would push the event over the payload limit (that one is carried into
    * the next batch, as Lambda does).
    */
   async #gather(carried: readonly SQSRecord[]): Promise<{ batch: SQSRecord[]; carry: SQSRecord[] }> {
@@ -370,6 +376,7 @@ export class SqsEventSourcePoller {
     };
     carried.forEach(add);
     while (batch.length < this.#batchSize && carry.length === 0 && !this.#stopping.signal.aborted) {
+      if (this.#drains > 0 && batch.length > 0) break;
       const remainingMs = deadline === undefined ? Number.POSITIVE_INFINITY : deadline - Date.now();
       if (remainingMs <= 0) break;
       const waitSeconds = remainingMs >= LONG_POLL_SECONDS * 1_000 ? LONG_POLL_SECONDS : 0;

@@ -295,10 +295,33 @@ describe.concurrent('SqsEventSourcePoller against fauxqs', () => {
       maximumConcurrency: 2,
       functionTimeoutSeconds: 1,
     });
-    await poller.drain({ timeoutMs: 30_000 });
+    // Not drain(): it would invoke each receive's records at once instead of gathering them.
+    await waitUntil(() => poller.stats.deleted === 100, 'deleting the 100 messages');
 
     expect(sizes.reduce((sum, size) => sum + size, 0)).toBe(100);
     expect(Math.max(...sizes)).toBe(25);
+  });
+
+  it('drain() invokes what it receives at once instead of waiting out the batching window', async () => {
+    const { queueUrl } = await newQueue({ maxReceiveCount: 5, visibilityTimeoutSeconds: 120 });
+    await sendBodies(queueUrl, bodies(3));
+    const sizes: number[] = [];
+    const poller = await startPoller({
+      queueUrl,
+      handler: async (event) => {
+        sizes.push(event.Records.length);
+      },
+      batchSize: 1_000,
+      maximumBatchingWindowSeconds: 300,
+      maximumConcurrency: 2,
+      functionTimeoutSeconds: 60,
+    });
+
+    // The window would hold the batch for 5 minutes; a bound far below it shows drain() does not wait for it.
+    await poller.drain({ timeoutMs: 10_000 });
+
+    expect(sizes.reduce((sum, size) => sum + size, 0)).toBe(3);
+    expect(poller.stats.deleted).toBe(3);
   });
 
   it('stops promptly in the middle of a batching window and makes the gathered messages visible again', async () => {
