@@ -101,10 +101,12 @@ const main = async () => {
     return;
   }
   const log = options.json ? () => {} : console.log;
-  // The demo's warm is the schedule's. Two deliveries per key keep the broken keys' way to the DLQ
-  // short; every other option is the engine's default, and CODOMYRMEX_WARMING_* changes any of them.
+  // The demo's warm is the schedule's. Two deliveries per key, at most 2 s apart, keep the broken keys'
+  // way to the DLQ short; every other option is the engine's default, and CODOMYRMEX_WARMING_* changes
+  // any of them.
   const config = loadWarmingConfig({
     [environmentVariableFor('maxRetries')]: '2',
+    [environmentVariableFor('requeueDelaySeconds')]: '1',
     ...process.env,
     [environmentVariableFor('strategy')]: WarmingStrategy.SCHEDULED,
   });
