@@ -34,6 +34,7 @@ import {
   collectWeightedKeys,
   type KeyCandidate,
   type KeyProvider,
+  type SourcePosition,
   StaticKeyProvider,
 } from '../../functions/core';
 
@@ -442,7 +443,66 @@ describe('CombinedKeyProvider', () => {
       'mid:1',
       'low:1',
     ]);
-    expect(first.position()).toEqual({ provider: 0, at: 2 });
+    expect(first.position()).toEqual({ after: 0, reading: { '0': 2 } });
+  });
+
+  /** A provider whose keys arrive `ticks` microtask turns apart: slower or faster than its neighbours. */
+  const paced = (keys: string[], ticks: number) =>
+    new CallableKeyProvider(async function* () {
+      for (const key of keys) {
+        for (let tick = 0; tick < ticks; tick++) await Promise.resolve();
+        yield key;
+      }
+    });
+  const keysOf = (candidates: KeyCandidate<string>[]) =>
+    candidates.map((candidate) => (candidate as { key: string }).key);
+
+  it('reads providers of equal weight at once, and a lighter one only after all of them', async () => {
+    const combined = new CombinedKeyProvider([
+      { provider: paced(['light:1'], 0), weight: 1 },
+      { provider: paced(['slow:1', 'slow:2'], 30), weight: 5 },
+      { provider: paced(['fast:1', 'fast:2'], 1), weight: 5 },
+    ]);
+
+    expect(keysOf(await readAll(combined))).toEqual(['fast:1', 'fast:2', 'slow:1', 'slow:2', 'light:1']);
+  });
+
+  it('resumes providers of equal weight each where it stood, every key once', async () => {
+    const combined = new CombinedKeyProvider([
+      { provider: new StaticKeyProvider(['a:1', 'a:2', 'a:3']) },
+      { provider: new StaticKeyProvider(['b:1', 'b:2', 'b:3']) },
+      { provider: new StaticKeyProvider(['c:1']), weight: 0.5 },
+    ]);
+    const first = combined.readKeys();
+    const head: KeyCandidate<string>[] = [];
+    for await (const candidate of first) if (head.push(candidate) === 3) break;
+    const position = JSON.parse(JSON.stringify(first.position()));
+    expect(position).toMatchObject({ after: 1 });
+
+    const rest: KeyCandidate<string>[] = [];
+    for await (const candidate of combined.readKeys(position)) rest.push(candidate);
+
+    expect(keysOf([...head, ...rest]).sort()).toEqual(['a:1', 'a:2', 'a:3', 'b:1', 'b:2', 'b:3', 'c:1']);
+    expect(keysOf(rest).at(-1)).toBe('c:1');
+  });
+
+  it('still resumes at a position of the earlier { provider, at } format', async () => {
+    const combined = new CombinedKeyProvider([
+      { provider: new StaticKeyProvider(['high:1', 'high:2']), weight: 2 },
+      { provider: new StaticKeyProvider(['low:1', 'low:2']) },
+    ]);
+    const readFrom = async (position: SourcePosition) => {
+      const keys: KeyCandidate<string>[] = [];
+      for await (const candidate of combined.readKeys(position)) keys.push(candidate);
+      return keysOf(keys);
+    };
+
+    expect(await readFrom({ provider: 0, at: 1 })).toEqual(['high:2', 'low:1', 'low:2']);
+    expect(await readFrom({ provider: 1, at: null })).toEqual(['low:1', 'low:2']);
+    expect(await readFrom({ provider: 2, at: null })).toEqual([]);
+    expect(() => combined.readKeys({ provider: 3, at: null })).toThrow(
+      'combined key source: cannot resume at {"provider":3,"at":null}: expected { "provider": n, "at": … }',
+    );
   });
 
   it('rejects a weight that is negative or not finite', () => {
