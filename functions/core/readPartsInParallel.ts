@@ -139,9 +139,9 @@ async function* readParts<K, Id extends PartId>(
       fill();
     }
   } finally {
-    // A read stopped early (a checkpoint, an error) closes its parts; a part's pending read settles unheard.
-    for (const lane of lanes) lane.keys.return?.().catch(() => undefined);
-    Promise.resolve(parts?.return?.()).catch(() => undefined);
+    // A read stopped early (a checkpoint, an error) closes its parts once their pending reads settle,
+    // so nothing of it still runs when it is over.
+    await Promise.allSettled([...[...lanes].map((lane) => lane.keys.return?.()), parts?.return?.()]);
   }
 }
 

@@ -13,6 +13,7 @@ import {
 import {
   GetObjectCommand,
   type GetObjectCommandOutput,
+  ListObjectsV2Command,
   NoSuchKey,
   S3Client,
   S3ServiceException,
@@ -26,6 +27,7 @@ import {
   KeySourceError,
   LambdaKeyProvider,
   S3KeyProvider,
+  type S3KeyProviderOptions,
   type SkippedItemsReport,
 } from '../../functions/adapters/keySources';
 import { MAX_KEY_BYTES } from '../../functions/adapters/warmMessage';
@@ -136,6 +138,87 @@ describe('S3KeyProvider', () => {
   });
 });
 
+describe('S3KeyProvider under a prefix', () => {
+  const provider = (options: Partial<S3KeyProviderOptions> = {}) =>
+    new S3KeyProvider({
+      client: new S3Client({}),
+      bucket: 'keys-bucket',
+      prefix: 'daily/',
+      retry: noWait,
+      ...options,
+    });
+
+  it('lists every page of objects and reads each of them', async () => {
+    s3.on(ListObjectsV2Command)
+      .resolvesOnce({
+        Contents: [{ Key: 'daily/1.txt' }],
+        IsTruncated: true,
+        NextContinuationToken: 'page-2',
+      })
+      .resolvesOnce({ Contents: [{ Key: 'daily/2.txt' }], IsTruncated: false });
+    s3.on(GetObjectCommand, { Key: 'daily/1.txt' }).resolves({ Body: bodyOf(['a\nb\n']) });
+    s3.on(GetObjectCommand, { Key: 'daily/2.txt' }).resolves({ Body: bodyOf(['c\n']) });
+
+    expect(((await readAll(provider())) as string[]).sort()).toEqual(['a', 'b', 'c']);
+    expect(s3.commandCalls(ListObjectsV2Command).map((call) => call.args[0].input)).toEqual([
+      { Bucket: 'keys-bucket', Prefix: 'daily/' },
+      { Bucket: 'keys-bucket', Prefix: 'daily/', ContinuationToken: 'page-2' },
+    ]);
+  });
+
+  it('says so when no object has the prefix, and when the bucket does not exist', async () => {
+    s3.on(ListObjectsV2Command).resolves({ IsTruncated: false });
+    await expect(readAll(provider())).rejects.toThrow(
+      new KeySourceError('s3://keys-bucket/daily/ (prefix): no object has this prefix'),
+    );
+
+    s3.reset();
+    s3.on(ListObjectsV2Command).rejects(
+      new S3ServiceException({
+        name: 'NoSuchBucket',
+        $fault: 'client',
+        message: 'no bucket',
+        ...metadata(404),
+      }),
+    );
+    await expect(readAll(provider())).rejects.toThrow(
+      's3://keys-bucket/daily/ (prefix): listing failed: the bucket does not exist',
+    );
+  });
+
+  it('names the object whose read failed', async () => {
+    s3.on(ListObjectsV2Command).resolves({ Contents: [{ Key: 'daily/1.txt' }, { Key: 'daily/2.txt' }] });
+    s3.on(GetObjectCommand, { Key: 'daily/1.txt' }).resolves({ Body: bodyOf(['a\n']) });
+    s3.on(GetObjectCommand, { Key: 'daily/2.txt' }).rejects(
+      new NoSuchKey({ message: 'The specified key does not exist.', ...metadata(404) }),
+    );
+
+    await expect(readAll(provider())).rejects.toThrow(
+      's3://keys-bucket/daily/2.txt: the object does not exist',
+    );
+  });
+
+  it.each([
+    [
+      { key: 'keys.txt' },
+      's3://keys-bucket: give exactly one of key (one object) or prefix (every object under it)',
+    ],
+    [
+      { prefix: undefined },
+      's3://keys-bucket: give exactly one of key (one object) or prefix (every object under it)',
+    ],
+    [{ parallelReads: 0 }, 's3://keys-bucket/daily/: parallelReads 0 must be a whole number from 1 to 100'],
+  ])('rejects %j', (options, message) => {
+    expect(() => provider(options)).toThrow(new KeySourceError(message));
+  });
+
+  it('refuses a position naming an object outside its prefix', () => {
+    expect(() => provider().readKeys({ after: 'other/1.txt', reading: {} })).toThrow(
+      's3://keys-bucket/daily/ (prefix): cannot resume at {"after":"other/1.txt","reading":{}}',
+    );
+  });
+});
+
 describe('DynamoKeyProvider', () => {
   const create = (options: Partial<ConstructorParameters<typeof DynamoKeyProvider>[0]> = {}) =>
     new DynamoKeyProvider({
@@ -229,6 +312,67 @@ describe('DynamoKeyProvider', () => {
       'DynamoDB table products (index byTenant): Scan failed: ResourceNotFoundException: Requested resource not found',
     );
     expect(dynamo.commandCalls(ScanCommand)).toHaveLength(1);
+  });
+
+  it('scans its segments in parallel, each page by page, all of them reported as one read', async () => {
+    for (const segment of [0, 1, 2]) {
+      dynamo
+        .on(ScanCommand, { Segment: segment })
+        .resolvesOnce({ Items: [{ name: `s${segment}:1` }, {}], LastEvaluatedKey: { id: `${segment}` } })
+        .resolvesOnce({ Items: [{ name: `s${segment}:2` }] });
+    }
+    const reports: SkippedItemsReport[] = [];
+
+    const keys = await readAll(create({ segments: 3, onSkippedItems: (report) => reports.push(report) }));
+
+    expect((keys as string[]).sort()).toEqual(['s0:1', 's0:2', 's1:1', 's1:2', 's2:1', 's2:2']);
+    const inputs = dynamo.commandCalls(ScanCommand).map((call) => call.args[0].input);
+    expect(inputs).toHaveLength(6);
+    expect(inputs.every((input) => input.TotalSegments === 3)).toBe(true);
+    expect(inputs.filter((input) => input.Segment === 1).map((input) => input.ExclusiveStartKey)).toEqual([
+      undefined,
+      { id: '1' },
+    ]);
+    expect(reports).toEqual([{ source: 'DynamoDB table products', missing: 3, notString: 0 }]);
+  });
+
+  it('names the segment whose Scan failed', async () => {
+    dynamo.on(ScanCommand).resolves({ Items: [{ name: 'p:1' }] });
+    dynamo
+      .on(ScanCommand, { Segment: 1 })
+      .rejects(new ResourceNotFoundException({ message: 'Requested resource not found', ...metadata(400) }));
+
+    await expect(readAll(create({ segments: 2 }))).rejects.toThrow(
+      'DynamoDB table products: Scan of segment 1 failed: ResourceNotFoundException: Requested resource not found',
+    );
+  });
+
+  it.each([
+    [{ segments: 0 }, 'DynamoDB table products: segments 0 must be a whole number from 1 to 1,000,000'],
+    [
+      { segments: 1_000_001 },
+      'DynamoDB table products: segments 1000001 must be a whole number from 1 to 1,000,000',
+    ],
+    [{ segments: 2.5 }, 'DynamoDB table products: segments 2.5 must be a whole number from 1 to 1,000,000'],
+    [
+      { segments: 4, parallelReads: 101 },
+      'DynamoDB table products: parallelReads 101 must be a whole number from 1 to 100',
+    ],
+    [
+      {
+        segments: 2,
+        query: { keyConditionExpression: 'tenant = :t', expressionAttributeValues: { ':t': 'a' } },
+      },
+      'DynamoDB table products: segments split a Scan; a query reads one partition and takes none',
+    ],
+  ])('rejects %j', (options, message) => {
+    expect(() => create(options)).toThrow(new KeySourceError(message));
+  });
+
+  it('refuses a parallel scan position naming a segment it does not have', () => {
+    expect(() => create({ segments: 2 }).readKeys({ after: 1, reading: { '2': null } })).toThrow(
+      'DynamoDB table products (parallel scan): cannot resume at {"after":1,"reading":{"2":null}}',
+    );
   });
 
   it('skips and reports items without a string attribute', async () => {
