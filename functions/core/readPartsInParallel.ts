@@ -64,13 +64,39 @@ export const readPartsInParallel = <K, Id extends PartId>(
       after: recorded.after,
       reading: Object.fromEntries([...recorded.reading].map(([part, at]) => [String(part), at])),
     }),
-    [Symbol.asyncIterator]: () => readParts(options, recorded),
+    [Symbol.asyncIterator]: () =>
+      options.concurrency === 1 ? readPartsOneByOne(options, recorded) : readParts(options, recorded),
   };
 };
 
+type Recorded<Id> = { after: Id | null; reading: Map<Id, SourcePosition> };
+
+/** Reads the parts one after another: with one part at a time there is nothing to race. */
+async function* readPartsOneByOne<K, Id extends PartId>(
+  { partsAfter, open }: PartsReaderOptions<K, Id>,
+  recorded: Recorded<Id>,
+): AsyncGenerator<KeyCandidate<K>> {
+  const parts = async function* (): AsyncGenerator<[Id, KeyReader<K>]> {
+    for (const [part, position] of [...recorded.reading]) yield [part, open(part, position)];
+    for await (const part of partsAfter(recorded.after)) {
+      const reader = open(part, undefined);
+      recorded.after = part;
+      recorded.reading.set(part, reader.position());
+      yield [part, reader];
+    }
+  };
+  for await (const [part, reader] of parts()) {
+    for await (const candidate of reader) {
+      recorded.reading.set(part, reader.position());
+      yield candidate;
+    }
+    recorded.reading.delete(part);
+  }
+}
+
 async function* readParts<K, Id extends PartId>(
   { partsAfter, open, concurrency }: PartsReaderOptions<K, Id>,
-  recorded: { after: Id | null; reading: Map<Id, SourcePosition> },
+  recorded: Recorded<Id>,
 ): AsyncGenerator<KeyCandidate<K>> {
   const resumed = [...recorded.reading];
   let parts: Iterator<Id> | AsyncIterator<Id> | undefined;
