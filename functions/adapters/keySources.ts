@@ -58,6 +58,7 @@ export const DEFAULT_PARALLEL_READS = 8;
 /** The most parts of a source read at once: each holds a chunk or a page (up to 1 MB) in memory. */
 export const MAX_PARALLEL_READS = 100;
 
+/** `parallelReads` when it is in range; a `KeySourceError` naming `source` otherwise. */
 const checkParallelReads = (parallelReads: number, source: string): number => {
   if (!(Number.isSafeInteger(parallelReads) && parallelReads >= 1 && parallelReads <= MAX_PARALLEL_READS)) {
     throw new KeySourceError(
@@ -396,6 +397,7 @@ export class DynamoKeyProvider implements KeyProvider<string> {
     return `DynamoDB table ${tableName}${indexName ? ` (index ${indexName})` : ''}`;
   }
 
+  /** Reads one segment of a parallel scan from `position`, or the whole table or query for `undefined`. */
   #readSegment(
     segment: number | undefined,
     position: SourcePosition | undefined,
