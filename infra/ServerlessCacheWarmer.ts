@@ -51,7 +51,8 @@ export interface ServerlessCacheWarmerProps {
   warming?: Partial<WarmingConfig>;
   /**
    * Where the warm function gets its keys (`CODOMYRMEX_WARMING_KEY_SOURCES`); S3, DynamoDB and Lambda
-   * sources are granted read / invoke on exactly the named object, table or function.
+   * sources are granted read / invoke on exactly the named object (or the objects under a prefix),
+   * table or function.
    * @default none: only the keys a payload names (and the adaptive ones) are warmed
    */
   keySources?: KeySourceConfig[];

@@ -16,7 +16,7 @@ import type { FunctionHandler, UserModule } from './functionBundling';
 import { functionCode } from './functionCode';
 import { acknowledge, arnFinding } from './nagAcknowledgements';
 import { grantRunStore } from './runStoreGrants';
-import { keySourceStatement, valueSourceStatement } from './sourceGrants';
+import { keySourceFinding, keySourceStatements, valueSourceStatement } from './sourceGrants';
 import type { WarmerQueues } from './warmerQueues';
 import type { WarmerTables } from './warmerTables';
 
@@ -266,8 +266,10 @@ export class WarmerFunctions {
   /** Sources: exactly the calls their providers and loaders make. */
   private grantSources(): void {
     for (const source of this.props.keySources ?? []) {
-      const statement = keySourceStatement(this.scope, source);
-      if (statement) this.warmFunction.addToRolePolicy(statement);
+      for (const statement of keySourceStatements(this.scope, source))
+        this.warmFunction.addToRolePolicy(statement);
+      const finding = keySourceFinding(source);
+      if (finding) acknowledge(this.warmFunction.role ?? this.warmFunction, finding.id, finding.reason);
     }
     const { valueSource } = this.props;
     const valueStatement = valueSource && valueSourceStatement(this.scope, valueSource);

@@ -1,5 +1,5 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { type DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import {
   type BackoffOptions,
@@ -9,7 +9,10 @@ import {
   type KeyProvider,
   type KeyReader,
   type KeySource,
+  type PartsPosition,
+  parsePartsPosition,
   readKeysFrom,
+  readPartsInParallel,
   retryWithBackoff,
   type SourcePosition,
   SourcePositionError,
@@ -49,28 +52,66 @@ const describeAwsError = (error: unknown): string => {
   return name && !message.startsWith(name) ? `${name}: ${message}` : message;
 };
 
+/** Parts of a source read at once by default: objects under an S3 prefix, segments of a DynamoDB scan. */
+export const DEFAULT_PARALLEL_READS = 8;
+
+/** The most parts of a source read at once: each holds a chunk or a page (up to 1 MB) in memory. */
+export const MAX_PARALLEL_READS = 100;
+
+/** `parallelReads` when it is in range; a `KeySourceError` naming `source` otherwise. */
+const checkParallelReads = (parallelReads: number, source: string): number => {
+  if (!(Number.isSafeInteger(parallelReads) && parallelReads >= 1 && parallelReads <= MAX_PARALLEL_READS)) {
+    throw new KeySourceError(
+      `${source}: parallelReads ${parallelReads} must be a whole number from 1 to ${MAX_PARALLEL_READS}`,
+    );
+  }
+  return parallelReads;
+};
+
 export interface S3KeyProviderOptions {
   client: S3Client;
   bucket: string;
-  /** The object's key: a text file with one cache key per line. */
-  key: string;
+  /** The object's key: a text file with one cache key per line. Exactly one of `key` and `prefix`. */
+  key?: string;
+  /** Reads every object whose key starts with this, each a text file like `key`'s. */
+  prefix?: string;
+  /** Objects under `prefix` read at once. Default `DEFAULT_PARALLEL_READS`. */
+  parallelReads?: number;
   retry?: BackoffOptions;
 }
 
 /**
  * Provides the keys listed in an S3 object, one per line (UTF-8; `\n` or `\r\n`; blank lines and
- * whitespace around a key are ignored). The object is streamed and keys are yielded as they arrive,
- * so a 100 MB listing never sits in memory as one string. A read's position is the byte offset after
- * its last key; a read resumed there asks S3 for the rest of the object only (a ranged GetObject).
+ * whitespace around a key are ignored), or in every object under a prefix. An object is streamed and
+ * keys are yielded as they arrive, so a 100 MB listing never sits in memory as one string. A read's
+ * position is the byte offset after its last key; a read resumed there asks S3 for the rest of the
+ * object only (a ranged GetObject).
+ *
+ * Under a prefix, objects are listed page by page (ListObjectsV2) and read `parallelReads` at a time,
+ * their keys interleaved as they arrive. The position is the last object started and the byte offset
+ * of each object still being read (`{ "after": "keys/07.txt", "reading": { "keys/05.txt": 1024 } }`): a
+ * resumed read lists the objects after `after` and reads the unfinished ones from their offsets.
  *
  * @example
  * const provider = new S3KeyProvider({ client: new S3Client({}), bucket: 'my-bucket', key: 'warm/keys.txt' });
+ * const everyDay = new S3KeyProvider({ client: new S3Client({}), bucket: 'my-bucket', prefix: 'warm/daily/' });
  */
 export class S3KeyProvider implements KeyProvider<string> {
   readonly #options: S3KeyProviderOptions;
+  readonly #parallelReads: number;
 
   public constructor(options: S3KeyProviderOptions) {
+    const { bucket, key, prefix } = options;
+    if ((key === undefined) === (prefix === undefined)) {
+      throw new KeySourceError(
+        `s3://${bucket}: give exactly one of key (one object) or prefix (every object under it)`,
+      );
+    }
     this.#options = options;
+    this.#parallelReads = checkParallelReads(
+      options.parallelReads ?? DEFAULT_PARALLEL_READS,
+      `s3://${bucket}/${prefix ?? key}`,
+    );
   }
 
   public async getKeys(): Promise<KeySource<KeyCandidate<string>>> {
@@ -78,38 +119,89 @@ export class S3KeyProvider implements KeyProvider<string> {
   }
 
   public readKeys(position?: SourcePosition): KeyReader<string> {
+    const { key, prefix } = this.#options;
+    if (key !== undefined) return this.#readObject(key, position);
+    const where = `${this.#location(prefix as string)} (prefix)`;
+    return readPartsInParallel({
+      partsAfter: (after) => this.#listObjects(prefix as string, after),
+      open: (objectKey, at) => this.#readObject(objectKey, at),
+      concurrency: this.#parallelReads,
+      from: parsePartsPosition(position, where, (name) =>
+        name.startsWith(prefix as string) ? name : undefined,
+      ),
+    });
+  }
+
+  #location(key: string): string {
+    return `s3://${this.#options.bucket}/${key}`;
+  }
+
+  #readObject(key: string, position: SourcePosition | undefined): KeyReader<string> {
     if (position !== undefined && !(Number.isSafeInteger(position) && (position as number) >= 0)) {
       throw new SourcePositionError(
-        `${this.#location}: cannot resume at ${JSON.stringify(position)}: expected a byte offset`,
+        `${this.#location(key)}: cannot resume at ${JSON.stringify(position)}: expected a byte offset`,
       );
     }
     const read = { offset: (position as number | undefined) ?? 0 };
-    return { position: () => read.offset, [Symbol.asyncIterator]: () => this.#readKeys(read) };
+    return { position: () => read.offset, [Symbol.asyncIterator]: () => this.#readLines(key, read) };
   }
 
-  get #location(): string {
-    return `s3://${this.#options.bucket}/${this.#options.key}`;
+  /** The keys of the objects under `prefix` after `after`, in S3's order, listed a page at a time. */
+  async *#listObjects(prefix: string, after: string | null): AsyncGenerator<string> {
+    const { client, bucket, retry = DEFAULT_KEY_SOURCE_RETRY } = this.#options;
+    let continuationToken: string | undefined;
+    let listedAny = false;
+    do {
+      const page = await sendWithRetry(
+        () =>
+          client.send(
+            new ListObjectsV2Command({
+              Bucket: bucket,
+              Prefix: prefix,
+              StartAfter: after ?? undefined,
+              ContinuationToken: continuationToken,
+            }),
+          ),
+        retry,
+      ).catch((error: unknown) => {
+        const reason =
+          awsErrorName(error) === 'NoSuchBucket' ? 'the bucket does not exist' : describeAwsError(error);
+        throw new KeySourceError(`${this.#location(prefix)} (prefix): listing failed: ${reason}`, {
+          cause: error,
+        });
+      });
+      for (const { Key: key } of page.Contents ?? []) {
+        if (key === undefined) continue;
+        listedAny = true;
+        yield key;
+      }
+      continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (continuationToken);
+    // A prefix naming nothing is a typo far more often than a list of keys left empty on purpose.
+    if (!listedAny && after === null) {
+      throw new KeySourceError(`${this.#location(prefix)} (prefix): no object has this prefix`);
+    }
   }
 
-  /** Yields the keys from `read.offset` on, moving it past each key's line as the key is yielded. */
-  async *#readKeys(read: { offset: number }): AsyncGenerator<string> {
+  /** Yields the keys of object `key` from `read.offset` on, moving it past each key's line as the key is yielded. */
+  async *#readLines(key: string, read: { offset: number }): AsyncGenerator<string> {
     const from = read.offset;
-    const body = await this.#open(from);
+    const body = await this.#open(key, from);
     if (!body) return;
     let lineNumber = 0;
     let unfinished: Buffer = Buffer.alloc(0);
-    const tooLong = () => this.#lineTooLong(lineNumber + 1, from);
+    const tooLong = () => this.#lineTooLong(key, lineNumber + 1, from);
     try {
       for await (const chunk of body) {
         const bytes = unfinished.length > 0 ? Buffer.concat([unfinished, chunk]) : Buffer.from(chunk);
         let lineStart = 0;
         for (let end = bytes.indexOf(NEWLINE); end !== -1; end = bytes.indexOf(NEWLINE, lineStart)) {
           if (end - lineStart > MAX_KEY_BYTES) throw tooLong();
-          const key = bytes.toString('utf8', lineStart, end).trim();
+          const line = bytes.toString('utf8', lineStart, end).trim();
           lineNumber++;
           read.offset += end + 1 - lineStart;
           lineStart = end + 1;
-          if (key !== '') yield key;
+          if (line !== '') yield line;
         }
         unfinished = bytes.subarray(lineStart);
         // An object without newlines would otherwise be buffered whole.
@@ -117,26 +209,26 @@ export class S3KeyProvider implements KeyProvider<string> {
       }
     } catch (error) {
       if (error instanceof KeySourceError) throw error;
-      throw new KeySourceError(`${this.#location}: reading failed: ${describeAwsError(error)}`, {
+      throw new KeySourceError(`${this.#location(key)}: reading failed: ${describeAwsError(error)}`, {
         cause: error,
       });
     }
-    const key = unfinished.toString('utf8').trim();
+    const line = unfinished.toString('utf8').trim();
     read.offset += unfinished.length;
-    if (key !== '') yield key;
+    if (line !== '') yield line;
   }
 
-  #lineTooLong(lineNumber: number, from: number): KeySourceError {
+  #lineTooLong(key: string, lineNumber: number, from: number): KeySourceError {
     const where = from === 0 ? `line ${lineNumber}` : `line ${lineNumber} after byte ${from}`;
     return new KeySourceError(
-      `${this.#location}: ${where} is longer than ${MAX_KEY_BYTES} bytes, the longest key ` +
+      `${this.#location(key)}: ${where} is longer than ${MAX_KEY_BYTES} bytes, the longest key ` +
         'accepted: is this a newline-delimited list of keys?',
     );
   }
 
-  /** The object's body from byte `from` on; nothing when `from` is at or past its end. */
-  async #open(from: number): Promise<AsyncIterable<Uint8Array> | undefined> {
-    const { client, bucket, key, retry = DEFAULT_KEY_SOURCE_RETRY } = this.#options;
+  /** Object `key`'s body from byte `from` on; nothing when `from` is at or past its end. */
+  async #open(key: string, from: number): Promise<AsyncIterable<Uint8Array> | undefined> {
+    const { client, bucket, retry = DEFAULT_KEY_SOURCE_RETRY } = this.#options;
     let body: unknown;
     try {
       ({ Body: body } = await sendWithRetry(
@@ -160,11 +252,11 @@ export class S3KeyProvider implements KeyProvider<string> {
           : name === 'NoSuchBucket'
             ? 'the bucket does not exist'
             : describeAwsError(error);
-      throw new KeySourceError(`${this.#location}: ${reason}`, { cause: error });
+      throw new KeySourceError(`${this.#location(key)}: ${reason}`, { cause: error });
     }
     // Node's SDK gives a Readable, other runtimes a web ReadableStream: both are async iterables of bytes.
     if (typeof body !== 'object' || body === null || !(Symbol.asyncIterator in body)) {
-      throw new KeySourceError(`${this.#location}: GetObject returned no readable body`);
+      throw new KeySourceError(`${this.#location(key)}: GetObject returned no readable body`);
     }
     return body as AsyncIterable<Uint8Array>;
   }
@@ -199,17 +291,33 @@ export interface DynamoKeyProviderOptions {
   query?: DynamoKeyQuery;
   /** Items per page (DynamoDB's `Limit`); default: as many as fit in 1 MB. */
   pageSize?: number;
+  /**
+   * Segments of a parallel scan (DynamoDB's `TotalSegments`, 1 to 1,000,000), read `parallelReads` at
+   * a time. Default 1: one scan. Not with `query`.
+   */
+  segments?: number;
+  /** Segments read at once. Default `DEFAULT_PARALLEL_READS`. */
+  parallelReads?: number;
   retry?: BackoffOptions;
   /** Told once per read when items were skipped. */
   onSkippedItems?: (report: SkippedItemsReport) => void;
 }
 
+/** DynamoDB's largest `TotalSegments`. */
+export const MAX_SCAN_SEGMENTS = 1_000_000;
+
 /** The placeholder of the key attribute in the projection; odd enough not to clash with a user's. */
 const KEY_ATTRIBUTE_PLACEHOLDER = '#cacheWarmerKey';
 
+/** What one read of a table found, over all its segments. */
+interface ItemTally extends SkippedItemsReport {
+  found: number;
+}
+
 /**
  * Provides the values of one string attribute of a DynamoDB table or index, read page by page with
- * Scan, or with Query when `query` is given. Keys are yielded as pages arrive.
+ * Scan, or with Query when `query` is given. Keys are yielded as pages arrive. With `segments`, the
+ * table is read as a parallel scan, `parallelReads` segments at a time, their keys interleaved.
  *
  * Items without the attribute (sparse attributes are common in single-table designs) or with a
  * non-string value are skipped, counted and reported to `onSkippedItems`. A read that skipped items
@@ -225,14 +333,30 @@ const KEY_ATTRIBUTE_PLACEHOLDER = '#cacheWarmerKey';
  */
 export class DynamoKeyProvider implements KeyProvider<string> {
   readonly #options: DynamoKeyProviderOptions;
+  readonly #segments: number;
+  readonly #parallelReads: number;
 
   public constructor(options: DynamoKeyProviderOptions) {
+    const source = `DynamoDB table ${options.tableName}`;
     if (options.query?.expressionAttributeNames?.[KEY_ATTRIBUTE_PLACEHOLDER] !== undefined) {
       throw new KeySourceError(
-        `DynamoDB table ${options.tableName}: the expression attribute name ${KEY_ATTRIBUTE_PLACEHOLDER} is reserved by the key provider`,
+        `${source}: the expression attribute name ${KEY_ATTRIBUTE_PLACEHOLDER} is reserved by the key provider`,
+      );
+    }
+    const { segments = 1 } = options;
+    if (!(Number.isSafeInteger(segments) && segments >= 1 && segments <= MAX_SCAN_SEGMENTS)) {
+      throw new KeySourceError(
+        `${source}: segments ${segments} must be a whole number from 1 to ${MAX_SCAN_SEGMENTS.toLocaleString('en-US')}`,
+      );
+    }
+    if (segments > 1 && options.query) {
+      throw new KeySourceError(
+        `${source}: segments split a Scan; a query reads one partition and takes none`,
       );
     }
     this.#options = options;
+    this.#segments = segments;
+    this.#parallelReads = checkParallelReads(options.parallelReads ?? DEFAULT_PARALLEL_READS, source);
   }
 
   public async getKeys(): Promise<KeySource<KeyCandidate<string>>> {
@@ -241,11 +365,31 @@ export class DynamoKeyProvider implements KeyProvider<string> {
 
   /**
    * Reads from `position`: the `ExclusiveStartKey` of a page (null for the first) and how many of
-   * its items were read, so a resumed read asks for that page again and skips them.
+   * its items were read, so a resumed read asks for that page again and skips them. A parallel scan's
+   * position is the last segment started and that position for each segment still being read
+   * (`{ "after": 5, "reading": { "3": { "page": …, "item": 2 } } }`).
    */
   public readKeys(position?: SourcePosition): KeyReader<string> {
-    const read = parsePagePosition(position, 'page', this.#source);
-    return { position: () => ({ ...read }), [Symbol.asyncIterator]: () => this.#readKeys(read) };
+    const tally: ItemTally = { source: this.#source, missing: 0, notString: 0, found: 0 };
+    const segments = this.#segments;
+    const reader =
+      segments === 1
+        ? this.#readSegment(undefined, position, tally)
+        : readPartsInParallel({
+            partsAfter: (after) => segmentsAfter(after, segments),
+            open: (segment, at) => this.#readSegment(segment, at, tally),
+            concurrency: this.#parallelReads,
+            from: parsePartsPosition(position, `${this.#source} (parallel scan)`, (name) => {
+              const segment = Number(name);
+              return Number.isSafeInteger(segment) && segment >= 0 && segment < segments
+                ? segment
+                : undefined;
+            }),
+          });
+    return {
+      position: reader.position,
+      [Symbol.asyncIterator]: () => this.#readAndReport(reader, tally),
+    };
   }
 
   get #source(): string {
@@ -253,41 +397,65 @@ export class DynamoKeyProvider implements KeyProvider<string> {
     return `DynamoDB table ${tableName}${indexName ? ` (index ${indexName})` : ''}`;
   }
 
-  /** Yields the keys from `read` on, moving it past each item as its key is yielded. */
-  async *#readKeys(read: PagePosition): AsyncGenerator<string> {
-    const { attribute, onSkippedItems } = this.#options;
-    const skipped: SkippedItemsReport = { source: this.#source, missing: 0, notString: 0 };
-    let found = 0;
-    for (;;) {
-      const page = await this.#readPage((read.page ?? undefined) as Record<string, unknown> | undefined);
-      const items = page.Items ?? [];
-      for (let index = read.item; index < items.length; index++) {
-        const key: unknown = (items[index] as Record<string, unknown>)[attribute];
-        read.item = index + 1;
-        if (key === undefined) skipped.missing++;
-        else if (typeof key !== 'string') skipped.notString++;
-        else {
-          found++;
-          yield key;
-        }
-      }
-      if (!page.LastEvaluatedKey) break;
-      read.page = page.LastEvaluatedKey as SourcePosition;
-      read.item = 0;
-    }
+  /** Reads one segment of a parallel scan from `position`, or the whole table or query for `undefined`. */
+  #readSegment(
+    segment: number | undefined,
+    position: SourcePosition | undefined,
+    tally: ItemTally,
+  ): KeyReader<string> {
+    const where = segment === undefined ? this.#source : `${this.#source} (segment ${segment})`;
+    const read = parsePagePosition(position, 'page', where);
+    return {
+      position: () => ({ ...read }),
+      [Symbol.asyncIterator]: () => this.#readPages(segment, read, tally),
+    };
+  }
 
+  /** Yields the keys of `reader`, then reports the items it skipped, or fails when it found no key at all. */
+  async *#readAndReport(reader: KeyReader<string>, tally: ItemTally): AsyncGenerator<KeyCandidate<string>> {
+    yield* reader;
+    const { found, ...skipped } = tally;
     const skippedItems = skipped.missing + skipped.notString;
     if (skippedItems === 0) return;
     if (found === 0) {
       throw new KeySourceError(
-        `${this.#source}: none of the ${skippedItems} items read has a string attribute "${attribute}" ` +
+        `${this.#source}: none of the ${skippedItems} items read has a string attribute "${this.#options.attribute}" ` +
           `(${skipped.missing} without it, ${skipped.notString} not a string): is the attribute name right?`,
       );
     }
-    onSkippedItems?.(skipped);
+    this.#options.onSkippedItems?.(skipped);
   }
 
-  async #readPage(startKey: Record<string, unknown> | undefined) {
+  /** Yields the keys of one segment (or of the whole table) from `read` on, moving it past each item as its key is yielded. */
+  async *#readPages(
+    segment: number | undefined,
+    read: PagePosition,
+    tally: ItemTally,
+  ): AsyncGenerator<string> {
+    const { attribute } = this.#options;
+    for (;;) {
+      const page = await this.#readPage(
+        segment,
+        (read.page ?? undefined) as Record<string, unknown> | undefined,
+      );
+      const items = page.Items ?? [];
+      for (let index = read.item; index < items.length; index++) {
+        const key: unknown = (items[index] as Record<string, unknown>)[attribute];
+        read.item = index + 1;
+        if (key === undefined) tally.missing++;
+        else if (typeof key !== 'string') tally.notString++;
+        else {
+          tally.found++;
+          yield key;
+        }
+      }
+      if (!page.LastEvaluatedKey) return;
+      read.page = page.LastEvaluatedKey as SourcePosition;
+      read.item = 0;
+    }
+  }
+
+  async #readPage(segment: number | undefined, startKey: Record<string, unknown> | undefined) {
     const { client, tableName, indexName, attribute, query, pageSize } = this.#options;
     const common = {
       TableName: tableName,
@@ -298,6 +466,7 @@ export class DynamoKeyProvider implements KeyProvider<string> {
       ProjectionExpression: KEY_ATTRIBUTE_PLACEHOLDER,
     };
     const names = { ...query?.expressionAttributeNames, [KEY_ATTRIBUTE_PLACEHOLDER]: attribute };
+    const segmentOf = segment === undefined ? {} : { Segment: segment, TotalSegments: this.#segments };
     try {
       return await sendWithRetry(
         () =>
@@ -310,16 +479,21 @@ export class DynamoKeyProvider implements KeyProvider<string> {
                   ExpressionAttributeNames: names,
                 }),
               )
-            : client.send(new ScanCommand({ ...common, ExpressionAttributeNames: names })),
+            : client.send(new ScanCommand({ ...common, ...segmentOf, ExpressionAttributeNames: names })),
         this.#options.retry ?? DEFAULT_KEY_SOURCE_RETRY,
       );
     } catch (error) {
-      throw new KeySourceError(
-        `${this.#source}: ${query ? 'Query' : 'Scan'} failed: ${describeAwsError(error)}`,
-        { cause: error },
-      );
+      const what = query ? 'Query' : segment === undefined ? 'Scan' : `Scan of segment ${segment}`;
+      throw new KeySourceError(`${this.#source}: ${what} failed: ${describeAwsError(error)}`, {
+        cause: error,
+      });
     }
   }
+}
+
+/** The segments of a parallel scan after `after`, in order. */
+function* segmentsAfter(after: number | null, segments: number): Generator<number> {
+  for (let segment = after === null ? 0 : after + 1; segment < segments; segment++) yield segment;
 }
 
 const lambdaKeysPageSchema = z.object({
@@ -488,11 +662,16 @@ export interface WeightedProvider {
 }
 
 /**
- * Provides the keys of several providers, the provider of highest weight first (providers of equal
- * weight in the order given), each key weighted by its provider: a key's weight is the provider's
- * weight times the key's own weight (1 for a key that has none). Reading the heaviest provider first
- * puts its keys first in a run, and in the bounded set of keys a run de-duplicates. A read's
- * position is the provider's index and that provider's own position.
+ * Provides the keys of several providers, the providers of highest weight first, each key weighted by
+ * its provider: a key's weight is the provider's weight times the key's own weight (1 for a key that
+ * has none). Providers of equal weight are read at once, their keys interleaved as they arrive; a
+ * provider of lower weight starts only when every provider of higher weight is done. Reading the
+ * heaviest providers first puts their keys first in a run, and in the bounded set of keys a run
+ * de-duplicates.
+ *
+ * A read's position is a parts position over the providers sorted by weight (stable: equal weights in
+ * the order given): `{ "after": 2, "reading": { "1": …, "2": … } }`, each provider at its own position.
+ * The earlier format `{ "provider": n, "at": … }` is still read.
  *
  * @example
  * const provider = new CombinedKeyProvider([
@@ -518,42 +697,76 @@ export class CombinedKeyProvider implements KeyProvider<string> {
   }
 
   public readKeys(position?: SourcePosition): KeyReader<string> {
-    const index =
-      typeof position === 'object' && position !== null && !Array.isArray(position) ? position.provider : 0;
-    if (
-      position !== undefined &&
-      (typeof index !== 'number' ||
-        !Number.isSafeInteger(index) ||
-        index < 0 ||
-        index > this.#providers.length)
-    ) {
-      throw new SourcePositionError(
-        `combined key source: cannot resume at ${JSON.stringify(position)}: expected { "provider": n, "at": … }`,
-      );
-    }
-    const at = (position as { at?: SourcePosition } | undefined)?.at;
-    const providers = this.#providers;
-    const read = { provider: index as number, inner: readKeysFromOptional(providers[index as number], at) };
+    const readGroup = (from: PartsPosition<number>) => this.#readGroup(from);
+    let at = this.#parsePosition(position) ?? { after: null, reading: new Map() };
+    let group = readGroup(at);
     return {
-      position: () => ({ provider: read.provider, at: read.inner?.position() ?? null }),
+      position: () => group?.reader.position() ?? { after: at.after, reading: {} },
       async *[Symbol.asyncIterator]() {
-        while (read.inner) {
-          const { weight = 1 } = providers[read.provider] as WeightedProvider;
-          for await (const candidate of read.inner) {
-            yield typeof candidate === 'string'
-              ? { key: candidate, weight }
-              : { key: candidate.key, weight: weight * candidate.weight };
-          }
-          read.provider++;
-          read.inner = readKeysFromOptional(providers[read.provider], undefined);
+        while (group) {
+          yield* group.reader;
+          at = { after: group.last, reading: new Map() };
+          group = readGroup(at);
         }
       },
     };
   }
+
+  /** Reads the providers of one weight from `at`: the weight of the first provider not finished. */
+  #readGroup(at: PartsPosition<number>): { reader: KeyReader<string>; last: number } | undefined {
+    const providers = this.#providers;
+    const weightOf = (index: number) => providers[index]?.weight ?? 1;
+    const first = Math.min(...at.reading.keys(), at.after === null ? 0 : at.after + 1);
+    if (first >= providers.length) return undefined;
+    let last = first;
+    while (last + 1 < providers.length && weightOf(last + 1) === weightOf(first)) last++;
+    const reader = readPartsInParallel({
+      partsAfter: (after) => indexesBetween(after === null ? first : after + 1, last),
+      open: (index, inner) =>
+        weighKeys(readKeysFrom((providers[index] as WeightedProvider).provider, inner), weightOf(index)),
+      concurrency: last - first + 1,
+      from: at,
+    });
+    return { reader, last };
+  }
+
+  #parsePosition(position: SourcePosition | undefined): PartsPosition<number> | undefined {
+    const source = 'combined key source';
+    const providers = this.#providers.length;
+    const isIndex = (index: unknown): index is number =>
+      typeof index === 'number' && Number.isSafeInteger(index) && index >= 0 && index <= providers;
+    if (typeof position === 'object' && position !== null && 'provider' in position) {
+      // The earlier format: providers before `provider` done, that one at `at`, the rest not started.
+      const { provider, at } = position as { provider: unknown; at?: SourcePosition };
+      if (!isIndex(provider)) {
+        throw new SourcePositionError(
+          `${source}: cannot resume at ${JSON.stringify(position)}: expected { "provider": n, "at": … }`,
+        );
+      }
+      return at === undefined || at === null
+        ? { after: provider === 0 ? null : provider - 1, reading: new Map() }
+        : { after: provider, reading: new Map([[provider, at]]) };
+    }
+    return parsePartsPosition(position, source, (name) => {
+      const index = Number(name);
+      return isIndex(index) && index < providers ? index : undefined;
+    });
+  }
 }
 
-const readKeysFromOptional = (
-  weighted: WeightedProvider | undefined,
-  position: SourcePosition | undefined,
-): KeyReader<string> | undefined =>
-  weighted ? readKeysFrom(weighted.provider, position ?? undefined) : undefined;
+/** The whole numbers from `from` to `to`, both included. */
+function* indexesBetween(from: number, to: number): Generator<number> {
+  for (let index = from; index <= to; index++) yield index;
+}
+
+/** `reader`'s keys, each weighted by `weight` times its own (1 for a key without one). */
+const weighKeys = (reader: KeyReader<string>, weight: number): KeyReader<string> => ({
+  position: () => reader.position(),
+  async *[Symbol.asyncIterator]() {
+    for await (const candidate of reader) {
+      yield typeof candidate === 'string'
+        ? { key: candidate, weight }
+        : { key: candidate.key, weight: weight * candidate.weight };
+    }
+  },
+});

@@ -17,6 +17,8 @@ import {
   CombinedKeyProvider,
   DynamoKeyProvider,
   LambdaKeyProvider,
+  MAX_PARALLEL_READS,
+  MAX_SCAN_SEGMENTS,
   S3KeyProvider,
   type SkippedItemsReport,
 } from './keySources';
@@ -45,6 +47,37 @@ const positiveInteger = z.int().check(z.gte(1));
 const weight = z.optional(z.number().check(z.gte(0)));
 const httpUrl = text.check(z.regex(/^https?:\/\//i, 'must be an http:// or https:// URL'));
 
+/** Parts of a source read at once: objects under an S3 prefix, segments of a DynamoDB scan. */
+const parallelReads = z.optional(z.int().check(z.gte(1), z.lte(MAX_PARALLEL_READS)));
+
+const s3KeySourceSchema = z.pipe(
+  z.strictObject({
+    type: z.literal('s3'),
+    bucket: text,
+    key: z.optional(text),
+    prefix: z.optional(text),
+    parallelReads,
+    weight,
+  }),
+  // Narrowed to one shape or the other, so the factory needs no "maybe both" case.
+  z.transform(({ key, prefix, parallelReads, ...rest }, context) => {
+    if (prefix !== undefined && key === undefined) {
+      return { ...rest, prefix, ...(parallelReads === undefined ? {} : { parallelReads }) };
+    }
+    if (key !== undefined && prefix === undefined && parallelReads === undefined) return { ...rest, key };
+    // zod/mini's transform context has no addIssue: the issue is pushed as classic zod's addIssue would.
+    context.issues.push({
+      code: 'custom',
+      message:
+        key !== undefined && prefix === undefined
+          ? 'parallelReads applies to a prefix (several objects), not to one key'
+          : 'set exactly one of key (one object) or prefix (every object under it)',
+      input: context.value,
+    });
+    return z.NEVER;
+  }),
+);
+
 /** Names the accepted types when `type` is wrong; other problems keep zod's own message. */
 const unknownTypeError = (accepted: string) => (issue: { code?: string }) =>
   issue.code === 'invalid_union' ? `type must be one of ${accepted}` : undefined;
@@ -53,21 +86,30 @@ const keySourceSchema = z.discriminatedUnion(
   'type',
   [
     z.strictObject({ type: z.literal('static'), keys: z.array(text).check(z.minLength(1)), weight }),
-    z.strictObject({ type: z.literal('s3'), bucket: text, key: text, weight }),
-    z.strictObject({
-      type: z.literal('dynamodb'),
-      tableName: text,
-      attribute: text,
-      indexName: z.optional(text),
-      query: z.optional(
-        z.strictObject({
-          keyConditionExpression: text,
-          expressionAttributeValues: z.record(z.string(), z.unknown()),
-          expressionAttributeNames: z.optional(z.record(z.string(), z.string())),
+    s3KeySourceSchema,
+    z
+      .strictObject({
+        type: z.literal('dynamodb'),
+        tableName: text,
+        attribute: text,
+        indexName: z.optional(text),
+        query: z.optional(
+          z.strictObject({
+            keyConditionExpression: text,
+            expressionAttributeValues: z.record(z.string(), z.unknown()),
+            expressionAttributeNames: z.optional(z.record(z.string(), z.string())),
+          }),
+        ),
+        segments: z.optional(z.int().check(z.gte(1), z.lte(MAX_SCAN_SEGMENTS))),
+        parallelReads,
+        weight,
+      })
+      .check(
+        z.refine(({ query, segments = 1 }) => query === undefined || segments === 1, {
+          message: 'segments split a Scan; a query reads one partition and takes none',
+          path: ['segments'],
         }),
       ),
-      weight,
-    }),
     z.strictObject({ type: z.literal('lambda'), functionName: text, weight }),
     z.strictObject({
       type: z.literal('adaptive'),
@@ -263,7 +305,12 @@ const createOneKeyProvider = (
     case 's3':
       if (process.env.CODOMYRMEX_BUNDLE_S3 !== 'omitted') {
         clients.s3 ??= new S3Client({});
-        return new S3KeyProvider({ client: clients.s3, bucket: config.bucket, key: config.key });
+        const { bucket } = config;
+        return new S3KeyProvider(
+          'key' in config
+            ? { client: clients.s3, bucket, key: config.key }
+            : { client: clients.s3, bucket, prefix: config.prefix, parallelReads: config.parallelReads },
+        );
       }
       throw omittedFromBundle(KEY_SOURCES_VARIABLE, `${where} needs the S3 client`);
     case 'dynamodb':
@@ -273,6 +320,8 @@ const createOneKeyProvider = (
         attribute: config.attribute,
         indexName: config.indexName,
         query: config.query,
+        segments: config.segments,
+        parallelReads: config.parallelReads,
         onSkippedItems: dependencies.onSkippedItems,
       });
     case 'lambda':

@@ -16,6 +16,8 @@ interface Weighted {
 export type KeySourceConfig =
   | ({ type: 'static'; keys: string[] } & Weighted)
   | ({ type: 's3'; bucket: string; key: string } & Weighted)
+  /** Every object under `prefix`, `parallelReads` at a time (default 8). */
+  | ({ type: 's3'; bucket: string; prefix: string; parallelReads?: number } & Weighted)
   | ({
       type: 'dynamodb';
       tableName: string;
@@ -26,6 +28,9 @@ export type KeySourceConfig =
         expressionAttributeValues: Record<string, unknown>;
         expressionAttributeNames?: Record<string, string>;
       };
+      /** A parallel scan's segments (1 to 1,000,000; not with `query`), `parallelReads` at a time (default 8). */
+      segments?: number;
+      parallelReads?: number;
     } & Weighted)
   | ({ type: 'lambda'; functionName: string } & Weighted)
   | ({ type: 'adaptive'; threshold: number; limit: number; recentSeconds?: number } & Weighted);

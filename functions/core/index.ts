@@ -26,6 +26,13 @@ export {
   selectKeysDueForRefresh,
   selectTopKeys,
 } from './planKeys';
+export {
+  type PartId,
+  type PartsPosition,
+  type PartsReaderOptions,
+  parsePartsPosition,
+  readPartsInParallel,
+} from './readPartsInParallel';
 export { type BackoffOptions, backoffDelayMs, type RetryOptions, retryWithBackoff } from './retryWithBackoff';
 export type {
   CacheEntry,

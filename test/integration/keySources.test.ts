@@ -4,7 +4,7 @@ import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dyn
 import { buildApp } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoKeyProvider, KeySourceError, S3KeyProvider } from '../../functions/adapters/keySources';
-import type { KeyCandidate, KeyProvider, KeyReader } from '../../functions/core';
+import type { KeyCandidate, KeyProvider, KeyReader, SourcePosition } from '../../functions/core';
 import { type LocalDynamo, startLocalDynamo } from '../support/dynalite';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -249,6 +249,129 @@ describe('key sources resumed from a position, against their local services', ()
     } finally {
       client.destroy();
       await app.close();
+    }
+  });
+});
+
+/**
+ * Reads `reader`'s keys in continuations of `step` keys, each from the position the last one left
+ * (as a checkpoint stores it), until one reads to the end: every key read, in the order read.
+ */
+const readInContinuations = async (
+  read: (position: SourcePosition | undefined) => KeyReader<string>,
+  step: number,
+): Promise<{ keys: KeyCandidate<string>[]; continuations: number }> => {
+  const keys: KeyCandidate<string>[] = [];
+  let position: SourcePosition | undefined;
+  for (let continuations = 1; ; continuations++) {
+    const reader = read(position);
+    const some = await readSome(reader, step);
+    keys.push(...some);
+    position = JSON.parse(JSON.stringify(reader.position()));
+    if (some.length < step) return { keys, continuations };
+  }
+};
+
+describe('key sources read in parallel, resumed in continuations, against their local services', () => {
+  it('S3 prefix: reads every object under it, several at once, every key exactly once across continuations', async () => {
+    const app = buildApp({ logger: false });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = app.server.address() as AddressInfo;
+    const client = new S3Client({
+      endpoint: `http://127.0.0.1:${port}`,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials,
+    });
+    try {
+      await client.send(new CreateBucketCommand({ Bucket: 'daily' }));
+      const objects = Array.from({ length: 7 }, (_, object) =>
+        Array.from({ length: 40 + object * 13 }, (_, index) => `object${object}:key${index}`),
+      );
+      for (const [object, keys] of objects.entries()) {
+        await client.send(
+          new PutObjectCommand({ Bucket: 'daily', Key: `keys/${object}.txt`, Body: `${keys.join('\n')}\n` }),
+        );
+      }
+      await client.send(new PutObjectCommand({ Bucket: 'daily', Key: 'other/never.txt', Body: 'never\n' }));
+      const reads = { inFlight: 0, most: 0 };
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName !== 'GetObjectCommand') return next(args);
+          reads.most = Math.max(reads.most, ++reads.inFlight);
+          try {
+            return await next(args);
+          } finally {
+            reads.inFlight--;
+          }
+        },
+        { step: 'initialize' },
+      );
+      const provider = new S3KeyProvider({ client, bucket: 'daily', prefix: 'keys/', parallelReads: 3 });
+
+      const { keys, continuations } = await readInContinuations(
+        (position) => provider.readKeys(position),
+        37,
+      );
+
+      expect(continuations).toBeGreaterThan(10);
+      expect([...keys].sort()).toEqual(objects.flat().sort());
+      expect(reads.most).toBe(3);
+    } finally {
+      client.destroy();
+      await app.close();
+    }
+  });
+
+  it('DynamoDB parallel scan: every segment read, every key exactly once across continuations', async () => {
+    const dynamo = await startLocalDynamo();
+    try {
+      await dynamo.createTable({
+        TableName: 'catalog',
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      });
+      const names = Array.from({ length: 300 }, (_, index) => `product:${index}`);
+      for (let start = 0; start < names.length; start += 25) {
+        await dynamo.documentClient.send(
+          new BatchWriteCommand({
+            RequestItems: {
+              catalog: names
+                .slice(start, start + 25)
+                .map((name, index) => ({ PutRequest: { Item: { id: `id:${start + index}`, name } } })),
+            },
+          }),
+        );
+      }
+      const scans: { Segment?: number; TotalSegments?: number }[] = [];
+      dynamo.client.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName === 'ScanCommand') scans.push(args.input as (typeof scans)[number]);
+          return next(args);
+        },
+        { step: 'initialize' },
+      );
+      const provider = new DynamoKeyProvider({
+        client: dynamo.documentClient,
+        tableName: 'catalog',
+        attribute: 'name',
+        pageSize: 7,
+        segments: 5,
+        parallelReads: 3,
+      });
+
+      const { keys, continuations } = await readInContinuations(
+        (position) => provider.readKeys(position),
+        23,
+      );
+
+      expect(continuations).toBeGreaterThan(10);
+      expect([...keys].sort()).toEqual([...names].sort());
+      expect(new Set(scans.map((scan) => scan.Segment))).toEqual(new Set([0, 1, 2, 3, 4]));
+      expect(scans.every((scan) => scan.TotalSegments === 5)).toBe(true);
+    } finally {
+      await dynamo.close();
     }
   });
 });

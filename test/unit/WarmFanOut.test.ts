@@ -1,6 +1,7 @@
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { CombinedKeyProvider } from '../../functions/adapters/keySources';
 import { SqsSender } from '../../functions/adapters/SqsSender';
 import {
   type ContinuationMessage,
@@ -412,6 +413,36 @@ describe('WarmFanOut', () => {
       await consumeAll(runStore);
       expect((await runStore.getRun('run-1'))?.status).toBe('finished');
       expect(runStore.lock).toBeUndefined();
+    });
+
+    it('continues a run whose providers are read in parallel: every key queued exactly once, the heaviest first', async () => {
+      acceptEverything();
+      const queue = continuationQueue();
+      const named = (name: string, count: number) =>
+        Array.from({ length: count }, (_, index) => `${name}:${index}`);
+      const { fanOut, runStore } = createFanOut({
+        configured: new CombinedKeyProvider([
+          { provider: new StaticKeyProvider(named('a', 9_000)) },
+          { provider: new StaticKeyProvider(named('heavy', 4_000)), weight: 5 },
+          { provider: new StaticKeyProvider(named('b', 12_000)) },
+          { provider: new StaticKeyProvider(named('c', 7_000)) },
+        ]),
+        continuation: queue.sender,
+        messagesPerSegment: 60,
+      });
+
+      await fanOut.warm({ trigger: 'schedule' });
+      for (let next = 0; next < queue.messages.length; next++) {
+        await fanOut.continueRun((queue.messages[next] as { message: ContinuationMessage }).message);
+      }
+
+      const queued = queuedKeys();
+      expect(queued).toHaveLength(32_000);
+      expect([...queued].sort()).toEqual(
+        [...named('a', 9_000), ...named('heavy', 4_000), ...named('b', 12_000), ...named('c', 7_000)].sort(),
+      );
+      expect(queued.slice(0, 4_000)).toEqual(named('heavy', 4_000));
+      expect(await runStore.getRun('run-1')).toMatchObject({ keysPlanned: 32_000, planning: false });
     });
 
     /** A provider of `count` keys whose reads die after `killAt` keys, `kills` times: the function killed between batches. */

@@ -13,6 +13,7 @@ import {
 import {
   GetObjectCommand,
   type GetObjectCommandOutput,
+  ListObjectsV2Command,
   NoSuchKey,
   S3Client,
   S3ServiceException,
@@ -26,6 +27,7 @@ import {
   KeySourceError,
   LambdaKeyProvider,
   S3KeyProvider,
+  type S3KeyProviderOptions,
   type SkippedItemsReport,
 } from '../../functions/adapters/keySources';
 import { MAX_KEY_BYTES } from '../../functions/adapters/warmMessage';
@@ -34,6 +36,7 @@ import {
   collectWeightedKeys,
   type KeyCandidate,
   type KeyProvider,
+  type SourcePosition,
   StaticKeyProvider,
 } from '../../functions/core';
 
@@ -135,6 +138,87 @@ describe('S3KeyProvider', () => {
   });
 });
 
+describe('S3KeyProvider under a prefix', () => {
+  const provider = (options: Partial<S3KeyProviderOptions> = {}) =>
+    new S3KeyProvider({
+      client: new S3Client({}),
+      bucket: 'keys-bucket',
+      prefix: 'daily/',
+      retry: noWait,
+      ...options,
+    });
+
+  it('lists every page of objects and reads each of them', async () => {
+    s3.on(ListObjectsV2Command)
+      .resolvesOnce({
+        Contents: [{ Key: 'daily/1.txt' }],
+        IsTruncated: true,
+        NextContinuationToken: 'page-2',
+      })
+      .resolvesOnce({ Contents: [{ Key: 'daily/2.txt' }], IsTruncated: false });
+    s3.on(GetObjectCommand, { Key: 'daily/1.txt' }).resolves({ Body: bodyOf(['a\nb\n']) });
+    s3.on(GetObjectCommand, { Key: 'daily/2.txt' }).resolves({ Body: bodyOf(['c\n']) });
+
+    expect(((await readAll(provider())) as string[]).sort()).toEqual(['a', 'b', 'c']);
+    expect(s3.commandCalls(ListObjectsV2Command).map((call) => call.args[0].input)).toEqual([
+      { Bucket: 'keys-bucket', Prefix: 'daily/' },
+      { Bucket: 'keys-bucket', Prefix: 'daily/', ContinuationToken: 'page-2' },
+    ]);
+  });
+
+  it('says so when no object has the prefix, and when the bucket does not exist', async () => {
+    s3.on(ListObjectsV2Command).resolves({ IsTruncated: false });
+    await expect(readAll(provider())).rejects.toThrow(
+      new KeySourceError('s3://keys-bucket/daily/ (prefix): no object has this prefix'),
+    );
+
+    s3.reset();
+    s3.on(ListObjectsV2Command).rejects(
+      new S3ServiceException({
+        name: 'NoSuchBucket',
+        $fault: 'client',
+        message: 'no bucket',
+        ...metadata(404),
+      }),
+    );
+    await expect(readAll(provider())).rejects.toThrow(
+      's3://keys-bucket/daily/ (prefix): listing failed: the bucket does not exist',
+    );
+  });
+
+  it('names the object whose read failed', async () => {
+    s3.on(ListObjectsV2Command).resolves({ Contents: [{ Key: 'daily/1.txt' }, { Key: 'daily/2.txt' }] });
+    s3.on(GetObjectCommand, { Key: 'daily/1.txt' }).resolves({ Body: bodyOf(['a\n']) });
+    s3.on(GetObjectCommand, { Key: 'daily/2.txt' }).rejects(
+      new NoSuchKey({ message: 'The specified key does not exist.', ...metadata(404) }),
+    );
+
+    await expect(readAll(provider())).rejects.toThrow(
+      's3://keys-bucket/daily/2.txt: the object does not exist',
+    );
+  });
+
+  it.each([
+    [
+      { key: 'keys.txt' },
+      's3://keys-bucket: give exactly one of key (one object) or prefix (every object under it)',
+    ],
+    [
+      { prefix: undefined },
+      's3://keys-bucket: give exactly one of key (one object) or prefix (every object under it)',
+    ],
+    [{ parallelReads: 0 }, 's3://keys-bucket/daily/: parallelReads 0 must be a whole number from 1 to 100'],
+  ])('rejects %j', (options, message) => {
+    expect(() => provider(options)).toThrow(new KeySourceError(message));
+  });
+
+  it('refuses a position naming an object outside its prefix', () => {
+    expect(() => provider().readKeys({ after: 'other/1.txt', reading: {} })).toThrow(
+      's3://keys-bucket/daily/ (prefix): cannot resume at {"after":"other/1.txt","reading":{}}',
+    );
+  });
+});
+
 describe('DynamoKeyProvider', () => {
   const create = (options: Partial<ConstructorParameters<typeof DynamoKeyProvider>[0]> = {}) =>
     new DynamoKeyProvider({
@@ -228,6 +312,67 @@ describe('DynamoKeyProvider', () => {
       'DynamoDB table products (index byTenant): Scan failed: ResourceNotFoundException: Requested resource not found',
     );
     expect(dynamo.commandCalls(ScanCommand)).toHaveLength(1);
+  });
+
+  it('scans its segments in parallel, each page by page, all of them reported as one read', async () => {
+    for (const segment of [0, 1, 2]) {
+      dynamo
+        .on(ScanCommand, { Segment: segment })
+        .resolvesOnce({ Items: [{ name: `s${segment}:1` }, {}], LastEvaluatedKey: { id: `${segment}` } })
+        .resolvesOnce({ Items: [{ name: `s${segment}:2` }] });
+    }
+    const reports: SkippedItemsReport[] = [];
+
+    const keys = await readAll(create({ segments: 3, onSkippedItems: (report) => reports.push(report) }));
+
+    expect((keys as string[]).sort()).toEqual(['s0:1', 's0:2', 's1:1', 's1:2', 's2:1', 's2:2']);
+    const inputs = dynamo.commandCalls(ScanCommand).map((call) => call.args[0].input);
+    expect(inputs).toHaveLength(6);
+    expect(inputs.every((input) => input.TotalSegments === 3)).toBe(true);
+    expect(inputs.filter((input) => input.Segment === 1).map((input) => input.ExclusiveStartKey)).toEqual([
+      undefined,
+      { id: '1' },
+    ]);
+    expect(reports).toEqual([{ source: 'DynamoDB table products', missing: 3, notString: 0 }]);
+  });
+
+  it('names the segment whose Scan failed', async () => {
+    dynamo.on(ScanCommand).resolves({ Items: [{ name: 'p:1' }] });
+    dynamo
+      .on(ScanCommand, { Segment: 1 })
+      .rejects(new ResourceNotFoundException({ message: 'Requested resource not found', ...metadata(400) }));
+
+    await expect(readAll(create({ segments: 2 }))).rejects.toThrow(
+      'DynamoDB table products: Scan of segment 1 failed: ResourceNotFoundException: Requested resource not found',
+    );
+  });
+
+  it.each([
+    [{ segments: 0 }, 'DynamoDB table products: segments 0 must be a whole number from 1 to 1,000,000'],
+    [
+      { segments: 1_000_001 },
+      'DynamoDB table products: segments 1000001 must be a whole number from 1 to 1,000,000',
+    ],
+    [{ segments: 2.5 }, 'DynamoDB table products: segments 2.5 must be a whole number from 1 to 1,000,000'],
+    [
+      { segments: 4, parallelReads: 101 },
+      'DynamoDB table products: parallelReads 101 must be a whole number from 1 to 100',
+    ],
+    [
+      {
+        segments: 2,
+        query: { keyConditionExpression: 'tenant = :t', expressionAttributeValues: { ':t': 'a' } },
+      },
+      'DynamoDB table products: segments split a Scan; a query reads one partition and takes none',
+    ],
+  ])('rejects %j', (options, message) => {
+    expect(() => create(options)).toThrow(new KeySourceError(message));
+  });
+
+  it('refuses a parallel scan position naming a segment it does not have', () => {
+    expect(() => create({ segments: 2 }).readKeys({ after: 1, reading: { '2': null } })).toThrow(
+      'DynamoDB table products (parallel scan): cannot resume at {"after":1,"reading":{"2":null}}',
+    );
   });
 
   it('skips and reports items without a string attribute', async () => {
@@ -442,7 +587,66 @@ describe('CombinedKeyProvider', () => {
       'mid:1',
       'low:1',
     ]);
-    expect(first.position()).toEqual({ provider: 0, at: 2 });
+    expect(first.position()).toEqual({ after: 0, reading: { '0': 2 } });
+  });
+
+  /** A provider whose keys arrive `ticks` microtask turns apart: slower or faster than its neighbours. */
+  const paced = (keys: string[], ticks: number) =>
+    new CallableKeyProvider(async function* () {
+      for (const key of keys) {
+        for (let tick = 0; tick < ticks; tick++) await Promise.resolve();
+        yield key;
+      }
+    });
+  const keysOf = (candidates: KeyCandidate<string>[]) =>
+    candidates.map((candidate) => (candidate as { key: string }).key);
+
+  it('reads providers of equal weight at once, and a lighter one only after all of them', async () => {
+    const combined = new CombinedKeyProvider([
+      { provider: paced(['light:1'], 0), weight: 1 },
+      { provider: paced(['slow:1', 'slow:2'], 30), weight: 5 },
+      { provider: paced(['fast:1', 'fast:2'], 1), weight: 5 },
+    ]);
+
+    expect(keysOf(await readAll(combined))).toEqual(['fast:1', 'fast:2', 'slow:1', 'slow:2', 'light:1']);
+  });
+
+  it('resumes providers of equal weight each where it stood, every key once', async () => {
+    const combined = new CombinedKeyProvider([
+      { provider: new StaticKeyProvider(['a:1', 'a:2', 'a:3']) },
+      { provider: new StaticKeyProvider(['b:1', 'b:2', 'b:3']) },
+      { provider: new StaticKeyProvider(['c:1']), weight: 0.5 },
+    ]);
+    const first = combined.readKeys();
+    const head: KeyCandidate<string>[] = [];
+    for await (const candidate of first) if (head.push(candidate) === 3) break;
+    const position = JSON.parse(JSON.stringify(first.position()));
+    expect(position).toMatchObject({ after: 1 });
+
+    const rest: KeyCandidate<string>[] = [];
+    for await (const candidate of combined.readKeys(position)) rest.push(candidate);
+
+    expect(keysOf([...head, ...rest]).sort()).toEqual(['a:1', 'a:2', 'a:3', 'b:1', 'b:2', 'b:3', 'c:1']);
+    expect(keysOf(rest).at(-1)).toBe('c:1');
+  });
+
+  it('still resumes at a position of the earlier { provider, at } format', async () => {
+    const combined = new CombinedKeyProvider([
+      { provider: new StaticKeyProvider(['high:1', 'high:2']), weight: 2 },
+      { provider: new StaticKeyProvider(['low:1', 'low:2']) },
+    ]);
+    const readFrom = async (position: SourcePosition) => {
+      const keys: KeyCandidate<string>[] = [];
+      for await (const candidate of combined.readKeys(position)) keys.push(candidate);
+      return keysOf(keys);
+    };
+
+    expect(await readFrom({ provider: 0, at: 1 })).toEqual(['high:2', 'low:1', 'low:2']);
+    expect(await readFrom({ provider: 1, at: null })).toEqual(['low:1', 'low:2']);
+    expect(await readFrom({ provider: 2, at: null })).toEqual([]);
+    expect(() => combined.readKeys({ provider: 3, at: null })).toThrow(
+      'combined key source: cannot resume at {"provider":3,"at":null}: expected { "provider": n, "at": … }',
+    );
   });
 
   it('rejects a weight that is negative or not finite', () => {

@@ -6,7 +6,12 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
-import { GetObjectCommand, type GetObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  type GetObjectCommandOutput,
+  ListObjectsV2Command,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -54,6 +59,8 @@ describe('parseKeySources', () => {
     const sources = [
       { type: 'static', keys: ['home', 'menu'], weight: 100 },
       { type: 's3', bucket: 'b', key: 'keys.txt' },
+      { type: 's3', bucket: 'b', prefix: 'daily/', parallelReads: 16 },
+      { type: 'dynamodb', tableName: 'catalog', attribute: 'cacheKey', segments: 64, parallelReads: 8 },
       {
         type: 'dynamodb',
         tableName: 'products',
@@ -98,8 +105,46 @@ describe('parseKeySources', () => {
     [[], 'empty', 'list at least one key source'],
     [
       [{ type: 's3', bucket: 'b' }],
-      'a missing field',
-      '0.key: Invalid input: expected string, received undefined',
+      'neither key nor prefix',
+      '0: set exactly one of key (one object) or prefix (every object under it)',
+    ],
+    [
+      [{ type: 's3', bucket: 'b', key: 'k', prefix: 'p/' }],
+      'both key and prefix',
+      '0: set exactly one of key (one object) or prefix (every object under it)',
+    ],
+    [
+      [{ type: 's3', bucket: 'b', key: 'k', parallelReads: 4 }],
+      'parallel reads of one object',
+      '0: parallelReads applies to a prefix (several objects), not to one key',
+    ],
+    [
+      [{ type: 's3', bucket: 'b', prefix: 'p/', parallelReads: 101 }],
+      'too many parallel reads',
+      '0.parallelReads: Too big',
+    ],
+    [
+      [{ type: 'dynamodb', tableName: 't', attribute: 'a', segments: 0 }],
+      'no segment',
+      '0.segments: Too small',
+    ],
+    [
+      [{ type: 'dynamodb', tableName: 't', attribute: 'a', segments: 1_000_001 }],
+      'more segments than DynamoDB allows',
+      '0.segments: Too big',
+    ],
+    [
+      [
+        {
+          type: 'dynamodb',
+          tableName: 't',
+          attribute: 'a',
+          segments: 4,
+          query: { keyConditionExpression: 'k = :k', expressionAttributeValues: { ':k': 1 } },
+        },
+      ],
+      'segments with a query',
+      '0.segments: segments split a Scan; a query reads one partition and takes none',
     ],
     [[{ type: 's3', bucket: '', key: 'k' }], 'an empty field', '0.bucket: must not be empty'],
     [
@@ -263,6 +308,30 @@ describe('createKeyProvider', () => {
       { key: 'home', weight: 10 },
       { key: 'db:1', weight: 1 },
     ]);
+  });
+
+  it('reads a prefix source object by object and a parallel scan segment by segment', async () => {
+    s3.on(ListObjectsV2Command).resolves({ Contents: [{ Key: 'daily/1.txt' }, { Key: 'daily/2.txt' }] });
+    s3.on(GetObjectCommand, { Key: 'daily/1.txt' }).resolves({
+      Body: Readable.from([Buffer.from('s3:1\n')]) as unknown as GetObjectCommandOutput['Body'],
+    });
+    s3.on(GetObjectCommand, { Key: 'daily/2.txt' }).resolves({
+      Body: Readable.from([Buffer.from('s3:2\n')]) as unknown as GetObjectCommandOutput['Body'],
+    });
+    dynamo.on(ScanCommand, { Segment: 0 }).resolves({ Items: [{ cacheKey: 'db:0' }] });
+    dynamo.on(ScanCommand, { Segment: 1 }).resolves({ Items: [{ cacheKey: 'db:1' }] });
+    const sources = parseKeySources(
+      keySources([
+        { type: 's3', bucket: 'b', prefix: 'daily/', parallelReads: 2 },
+        { type: 'dynamodb', tableName: 'products', attribute: 'cacheKey', segments: 2 },
+      ]),
+    );
+
+    const provider = createKeyProvider(sources, clients, { adaptive: undefined });
+
+    const keys = (await collectWeightedKeys(await provider.getKeys())).map(({ key }) => key);
+    expect(keys.sort()).toEqual(['db:0', 'db:1', 's3:1', 's3:2']);
+    expect(dynamo.commandCalls(ScanCommand).map((call) => call.args[0].input.TotalSegments)).toEqual([2, 2]);
   });
 
   it('creates the S3 and Lambda clients its sources need when none is given, once for all of them', () => {
