@@ -12,21 +12,27 @@ import { type LocalRedis, startRedisServer } from '../support/redisServer';
 const execFileAsync = promisify(execFile);
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 
-let redis: LocalRedis;
 let origin: SampleOriginServer;
+/** A redis-server for each test, so the tests run at once without meeting in one key space. */
+const servers: LocalRedis[] = [];
 
 beforeAll(async () => {
-  redis = await startRedisServer();
   origin = await startSampleOriginServer(createSampleOrigin({ ...defaultSampleOrigin, meanLatencyMs: 0 }));
 });
 
 afterAll(async () => {
   await origin?.close();
-  await redis?.stop();
+  await Promise.all(servers.map((server) => server.stop()));
 });
 
+const startRedis = async (): Promise<LocalRedis> => {
+  const redis = await startRedisServer();
+  servers.push(redis);
+  return redis;
+};
+
 /** Runs `npm start -- …` as a user would, with `REDIS_URL` pointing at a private redis-server. */
-const runDemo = (args: string[], variables: Record<string, string> = {}) =>
+const runDemo = (redis: LocalRedis, args: string[], variables: Record<string, string> = {}) =>
   new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
     const child = spawn('npm', ['start', '--', ...args], {
       cwd: projectRoot,
@@ -40,9 +46,10 @@ const runDemo = (args: string[], variables: Record<string, string> = {}) =>
     child.on('close', (code) => resolve({ code, stderr }));
   });
 
-describe('npm start with REDIS_URL', () => {
+describe.concurrent('npm start with REDIS_URL', () => {
   it('leaves in Redis exactly the JSON the sample origin serves for each product', async () => {
-    const { code, stderr } = await runDemo(['--keys', '50', '--reads', '100', '--json']);
+    const redis = await startRedis();
+    const { code, stderr } = await runDemo(redis, ['--keys', '50', '--reads', '100', '--json']);
     expect(code, stderr).toBe(0);
 
     for (const id of [0, 1, 42]) {
@@ -54,8 +61,8 @@ describe('npm start with REDIS_URL', () => {
   }, 120_000);
 
   it('writes under the key template, in the encoding and compression its variables set', async () => {
-    await execFileAsync('redis-cli', ['-p', String(redis.port), 'FLUSHALL']);
-    const { code, stderr } = await runDemo(['--keys', '50', '--reads', '100', '--json'], {
+    const redis = await startRedis();
+    const { code, stderr } = await runDemo(redis, ['--keys', '50', '--reads', '100', '--json'], {
       CODOMYRMEX_WARMING_CACHE_KEY_TEMPLATE: 'app:v3:{key}',
       CODOMYRMEX_WARMING_CACHE_ENCODING: 'msgpack',
       CODOMYRMEX_WARMING_CACHE_COMPRESSION: 'gzip',
