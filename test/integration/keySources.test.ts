@@ -9,6 +9,26 @@ import { type LocalDynamo, startLocalDynamo } from '../support/dynalite';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 
+/** fauxqs's S3 on loopback (buildApp rather than startFauxqs, which listens on every interface). */
+const startLocalS3 = async () => {
+  const app = buildApp({ logger: false });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as AddressInfo;
+  const client = new S3Client({
+    endpoint: `http://127.0.0.1:${port}`,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials,
+  });
+  return {
+    client,
+    close: async () => {
+      client.destroy();
+      await app.close();
+    },
+  };
+};
+
 const readAll = async <K>(provider: KeyProvider<K>): Promise<KeyCandidate<K>[]> => {
   const candidates: KeyCandidate<K>[] = [];
   for await (const candidate of await provider.getKeys()) candidates.push(candidate);
@@ -16,26 +36,17 @@ const readAll = async <K>(provider: KeyProvider<K>): Promise<KeyCandidate<K>[]> 
 };
 
 describe('S3KeyProvider against fauxqs S3', () => {
-  let app: ReturnType<typeof buildApp>;
+  let s3: Awaited<ReturnType<typeof startLocalS3>>;
   let client: S3Client;
 
   beforeAll(async () => {
-    // buildApp rather than startFauxqs, which listens on every interface: a test emulator stays on loopback.
-    app = buildApp({ logger: false });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const { port } = app.server.address() as AddressInfo;
-    client = new S3Client({
-      endpoint: `http://127.0.0.1:${port}`,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials,
-    });
+    s3 = await startLocalS3();
+    client = s3.client;
     await client.send(new CreateBucketCommand({ Bucket: 'keys' }));
   });
 
   afterAll(async () => {
-    client?.destroy();
-    await app?.close();
+    await s3?.close();
   });
 
   it('streams every key of a multi-megabyte object, whatever the chunk boundaries cut', async () => {
@@ -224,15 +235,7 @@ const readRest = async <K>(reader: KeyReader<K>): Promise<KeyCandidate<K>[]> => 
 
 describe('key sources resumed from a position, against their local services', () => {
   it('S3: resumes at the byte after the last key read, with a ranged GetObject', async () => {
-    const app = buildApp({ logger: false });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const { port } = app.server.address() as AddressInfo;
-    const client = new S3Client({
-      endpoint: `http://127.0.0.1:${port}`,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials,
-    });
+    const { client, close } = await startLocalS3();
     try {
       await client.send(new CreateBucketCommand({ Bucket: 'resume' }));
       await client.send(
@@ -247,8 +250,7 @@ describe('key sources resumed from a position, against their local services', ()
       expect(await readRest(rest)).toEqual(['c', 'd']);
       expect(await readRest(provider.readKeys(rest.position()))).toEqual([]);
     } finally {
-      client.destroy();
-      await app.close();
+      await close();
     }
   });
 });
@@ -274,15 +276,7 @@ const readInContinuations = async (
 
 describe('key sources read in parallel, resumed in continuations, against their local services', () => {
   it('S3 prefix: reads every object under it, several at once, every key exactly once across continuations', async () => {
-    const app = buildApp({ logger: false });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const { port } = app.server.address() as AddressInfo;
-    const client = new S3Client({
-      endpoint: `http://127.0.0.1:${port}`,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials,
-    });
+    const { client, close } = await startLocalS3();
     try {
       await client.send(new CreateBucketCommand({ Bucket: 'daily' }));
       const objects = Array.from({ length: 7 }, (_, object) =>
@@ -318,8 +312,7 @@ describe('key sources read in parallel, resumed in continuations, against their 
       expect([...keys].sort()).toEqual(objects.flat().sort());
       expect(reads.most).toBe(3);
     } finally {
-      client.destroy();
-      await app.close();
+      await close();
     }
   });
 
