@@ -92,7 +92,9 @@ const withPoller = async <T>(work: () => Promise<T>): Promise<T> => {
     handler: consume,
     batchSize: 10,
     maximumConcurrency: 4,
-    functionTimeoutSeconds: 30,
+    // Far above the second a batch takes: an invocation timed out on a busy machine would run on with
+    // its keys leased while its remainder, re-delivered a second later, found them held.
+    functionTimeoutSeconds: 120,
     reportBatchItemFailures: true,
     functionName: 'consume',
   });
