@@ -18,6 +18,13 @@ import {
   SourcePositionError,
 } from '../core';
 import { isRetryableAwsError } from './awsErrors';
+import {
+  firstSignificantByte,
+  type JsonArrayElement,
+  JsonArrayError,
+  JsonArrayScanner,
+  opensJsonContainer,
+} from './JsonArrayScanner';
 import { describeIssues, MAX_KEY_BYTES } from './warmMessage';
 import * as z from './zod';
 
@@ -67,6 +74,24 @@ const checkParallelReads = (parallelReads: number, source: string): number => {
   }
   return parallelReads;
 };
+
+/** One key as a listing gives it, a Lambda page or a JSON array in S3: a string, or a key with its weight. */
+const keyCandidateSchema = z.union([
+  z.string().check(z.minLength(1, 'a key must not be empty')),
+  z.object({
+    key: z.string().check(z.minLength(1, 'a key must not be empty')),
+    weight: z.number().check(z.refine(Number.isFinite, 'a weight must be a finite number')),
+  }),
+]);
+
+/** How an S3 object lists its keys: told from its first byte that is not whitespace. */
+type ObjectFormat = 'lines' | 'json';
+
+/** The longest element of a JSON array of keys: a longest key, with room for escapes and a pretty-printed `{ key, weight }`. */
+const MAX_JSON_ELEMENT_BYTES = 4 * MAX_KEY_BYTES;
+
+/** Bytes a resumed read fetches from an object's head to tell its format. */
+const FORMAT_HEAD_BYTES = 1_024;
 
 export interface S3KeyProviderOptions {
   client: S3Client;
@@ -143,7 +168,7 @@ export class S3KeyProvider implements KeyProvider<string> {
       );
     }
     const read = { offset: (position as number | undefined) ?? 0 };
-    return { position: () => read.offset, [Symbol.asyncIterator]: () => this.#readLines(key, read) };
+    return { position: () => read.offset, [Symbol.asyncIterator]: () => this.#readKeysOf(key, read) };
   }
 
   /** The keys of the objects under `prefix` after `after`, in S3's order, listed a page at a time. */
@@ -183,35 +208,63 @@ export class S3KeyProvider implements KeyProvider<string> {
     }
   }
 
-  /** Yields the keys of object `key` from `read.offset` on, moving it past each key's line as the key is yielded. */
-  async *#readLines(key: string, read: { offset: number }): AsyncGenerator<string> {
+  /** Yields the keys of object `key` from `read.offset` on, moving it past each key as the key is yielded. */
+  async *#readKeysOf(key: string, read: { offset: number }): AsyncGenerator<KeyCandidate<string>> {
     const from = read.offset;
-    const body = await this.#open(key, from);
-    if (!body) return;
-    let lineNumber = 0;
-    let unfinished: Buffer = Buffer.alloc(0);
-    const tooLong = () => this.#lineTooLong(key, lineNumber + 1, from);
     try {
-      for await (const chunk of body) {
-        const bytes = unfinished.length > 0 ? Buffer.concat([unfinished, chunk]) : Buffer.from(chunk);
-        let lineStart = 0;
-        for (let end = bytes.indexOf(NEWLINE); end !== -1; end = bytes.indexOf(NEWLINE, lineStart)) {
-          if (end - lineStart > MAX_KEY_BYTES) throw tooLong();
-          const line = bytes.toString('utf8', lineStart, end).trim();
-          lineNumber++;
-          read.offset += end + 1 - lineStart;
-          lineStart = end + 1;
-          if (line !== '') yield line;
-        }
-        unfinished = bytes.subarray(lineStart);
-        // An object without newlines would otherwise be buffered whole.
-        if (unfinished.length > MAX_KEY_BYTES) throw tooLong();
-      }
+      // A resumed read starts past the head that tells the format, so it reads the head on its own.
+      const formatOfHead = from > 0 ? await this.#formatOfHead(key) : undefined;
+      const body = await this.#open(key, from);
+      if (!body) return;
+      const { format, chunks } = formatOfHead
+        ? { format: formatOfHead, chunks: body }
+        : await peekFormat(body[Symbol.asyncIterator]());
+      yield* format === 'json' ? this.#readJsonArray(key, read, chunks) : this.#readLines(key, read, chunks);
     } catch (error) {
       if (error instanceof KeySourceError) throw error;
+      if (error instanceof JsonArrayError) {
+        throw new KeySourceError(`${this.#location(key)}: ${error.message}`, { cause: error });
+      }
       throw new KeySourceError(`${this.#location(key)}: reading failed: ${describeAwsError(error)}`, {
         cause: error,
       });
+    }
+  }
+
+  /** The format of object `key`, told from its first bytes. */
+  async #formatOfHead(key: string): Promise<ObjectFormat> {
+    const head = await this.#open(key, 0, FORMAT_HEAD_BYTES - 1);
+    if (!head) return 'lines';
+    const iterator = head[Symbol.asyncIterator]();
+    const { format } = await peekFormat(iterator);
+    await iterator.return?.();
+    return format;
+  }
+
+  /** Yields the keys of a newline-delimited object from `read.offset` on, moving it past each key's line as the key is yielded. */
+  async *#readLines(
+    key: string,
+    read: { offset: number },
+    body: AsyncIterable<Uint8Array>,
+  ): AsyncGenerator<string> {
+    const from = read.offset;
+    let lineNumber = 0;
+    let unfinished: Buffer = Buffer.alloc(0);
+    const tooLong = () => this.#lineTooLong(key, lineNumber + 1, from);
+    for await (const chunk of body) {
+      const bytes = unfinished.length > 0 ? Buffer.concat([unfinished, chunk]) : Buffer.from(chunk);
+      let lineStart = 0;
+      for (let end = bytes.indexOf(NEWLINE); end !== -1; end = bytes.indexOf(NEWLINE, lineStart)) {
+        if (end - lineStart > MAX_KEY_BYTES) throw tooLong();
+        const line = bytes.toString('utf8', lineStart, end).trim();
+        lineNumber++;
+        read.offset += end + 1 - lineStart;
+        lineStart = end + 1;
+        if (line !== '') yield line;
+      }
+      unfinished = bytes.subarray(lineStart);
+      // An object without newlines would otherwise be buffered whole.
+      if (unfinished.length > MAX_KEY_BYTES) throw tooLong();
     }
     const line = unfinished.toString('utf8').trim();
     read.offset += unfinished.length;
@@ -226,8 +279,47 @@ export class S3KeyProvider implements KeyProvider<string> {
     );
   }
 
-  /** Object `key`'s body from byte `from` on; nothing when `from` is at or past its end. */
-  async #open(key: string, from: number): Promise<AsyncIterable<Uint8Array> | undefined> {
+  /**
+   * Yields the keys of an object holding a JSON array from `read.offset` on, moving it just past each
+   * element as its key is yielded. One element at a time is held and parsed, never the array.
+   */
+  async *#readJsonArray(
+    key: string,
+    read: { offset: number },
+    body: AsyncIterable<Uint8Array>,
+  ): AsyncGenerator<KeyCandidate<string>> {
+    const scanner = new JsonArrayScanner({ from: read.offset, maxElementBytes: MAX_JSON_ELEMENT_BYTES });
+    for await (const chunk of body) {
+      for (const element of scanner.push(chunk)) {
+        const candidate = this.#candidateOf(key, element, scanner);
+        read.offset = element.end;
+        yield candidate;
+      }
+    }
+    scanner.end();
+  }
+
+  /** The key of one element of a JSON array; a `KeySourceError` naming the element when it holds none. */
+  #candidateOf(key: string, element: JsonArrayElement, scanner: JsonArrayScanner): KeyCandidate<string> {
+    const where = `${this.#location(key)}: ${scanner.describe(element)}`;
+    const parsed = keyCandidateSchema.safeParse(element.value);
+    if (!parsed.success) {
+      throw new KeySourceError(
+        `${where}, ${JSON.stringify(element.value).slice(0, 80)}, is neither a key nor a { "key": "…", "weight": n } ` +
+          `object: ${describeIssues(parsed.error)}`,
+      );
+    }
+    const candidate = parsed.data;
+    if (Buffer.byteLength(typeof candidate === 'string' ? candidate : candidate.key) > MAX_KEY_BYTES) {
+      throw new KeySourceError(
+        `${where} holds a key longer than ${MAX_KEY_BYTES} bytes, the longest key accepted`,
+      );
+    }
+    return candidate;
+  }
+
+  /** Object `key`'s body from byte `from` on (to byte `to`, included); nothing when `from` is at or past its end. */
+  async #open(key: string, from: number, to?: number): Promise<AsyncIterable<Uint8Array> | undefined> {
     const { client, bucket, retry = DEFAULT_KEY_SOURCE_RETRY } = this.#options;
     let body: unknown;
     try {
@@ -237,7 +329,7 @@ export class S3KeyProvider implements KeyProvider<string> {
             new GetObjectCommand({
               Bucket: bucket,
               Key: key,
-              Range: from > 0 ? `bytes=${from}-` : undefined,
+              Range: from > 0 || to !== undefined ? `bytes=${from}-${to ?? ''}` : undefined,
             }),
           ),
         retry,
@@ -263,6 +355,34 @@ export class S3KeyProvider implements KeyProvider<string> {
 }
 
 const NEWLINE = 0x0a;
+
+/**
+ * Reads `chunks` up to the first byte that is not whitespace and tells the object's format from it: a
+ * JSON array when it opens one (an object too, which the array reader then refuses by name), one key
+ * per line otherwise. `chunks` of the result is every chunk again, those read included.
+ */
+const peekFormat = async (
+  iterator: AsyncIterator<Uint8Array>,
+): Promise<{ format: ObjectFormat; chunks: AsyncIterable<Uint8Array> }> => {
+  const seen: Uint8Array[] = [];
+  let offset = 0;
+  let first: number | undefined;
+  while (first === undefined) {
+    const next = await iterator.next();
+    if (next.done) break;
+    seen.push(next.value);
+    first = firstSignificantByte(next.value, offset);
+    offset += next.value.length;
+  }
+  const rest = { [Symbol.asyncIterator]: () => iterator };
+  return {
+    format: first !== undefined && opensJsonContainer(first) ? 'json' : 'lines',
+    chunks: (async function* () {
+      yield* seen;
+      yield* rest;
+    })(),
+  };
+};
 
 /** A DynamoDB Query, for reading one partition (or one index partition) instead of the whole table. */
 export interface DynamoKeyQuery {
@@ -497,15 +617,7 @@ function* segmentsAfter(after: number | null, segments: number): Generator<numbe
 }
 
 const lambdaKeysPageSchema = z.object({
-  keys: z.array(
-    z.union([
-      z.string().check(z.minLength(1, 'a key must not be empty')),
-      z.object({
-        key: z.string().check(z.minLength(1, 'a key must not be empty')),
-        weight: z.number().check(z.refine(Number.isFinite, 'a weight must be a finite number')),
-      }),
-    ]),
-  ),
+  keys: z.array(keyCandidateSchema),
   nextCursor: z.nullish(z.string()),
 });
 
