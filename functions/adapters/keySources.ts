@@ -76,13 +76,16 @@ const checkParallelReads = (parallelReads: number, source: string): number => {
 };
 
 /** One key as a listing gives it, a Lambda page or a JSON array in S3: a string, or a key with its weight. */
-const keyCandidateSchema = z.union([
-  z.string().check(z.minLength(1, 'a key must not be empty')),
-  z.object({
-    key: z.string().check(z.minLength(1, 'a key must not be empty')),
-    weight: z.number().check(z.refine(Number.isFinite, 'a weight must be a finite number')),
-  }),
-]);
+const keyCandidateSchema = z.union(
+  [
+    z.string().check(z.minLength(1, 'a key must not be empty')),
+    z.object({
+      key: z.string().check(z.minLength(1, 'a key must not be empty')),
+      weight: z.number().check(z.refine(Number.isFinite, 'a weight must be a finite number')),
+    }),
+  ],
+  { error: 'expected a key (a string) or { "key": "…", "weight": n }' },
+);
 
 /** How an S3 object lists its keys: told from its first byte that is not whitespace. */
 type ObjectFormat = 'lines' | 'json';
@@ -305,8 +308,7 @@ export class S3KeyProvider implements KeyProvider<string> {
     const parsed = keyCandidateSchema.safeParse(element.value);
     if (!parsed.success) {
       throw new KeySourceError(
-        `${where}, ${JSON.stringify(element.value).slice(0, 80)}, is neither a key nor a { "key": "…", "weight": n } ` +
-          `object: ${describeIssues(parsed.error)}`,
+        `${where}, ${JSON.stringify(element.value).slice(0, 80)}, is not a key: ${describeIssues(parsed.error)}`,
       );
     }
     const candidate = parsed.data;
