@@ -592,8 +592,11 @@ describe('LambdaKeyProvider', () => {
 
   it.each([
     [{ items: ['a'] }, 'keys: Invalid input: expected array, received undefined'],
-    [{ keys: ['a', 7] }, 'keys.1: Invalid input'],
-    [{ keys: [{ key: 'a', weight: 'high' }] }, 'keys.0: Invalid input'],
+    [{ keys: ['a', 7] }, 'keys.1: expected a key (a string) or { "key": "…", "weight": n }'],
+    [
+      { keys: [{ key: 'a', weight: 'high' }] },
+      'keys.0: expected a key (a string) or { "key": "…", "weight": n }',
+    ],
     [{ keys: ['a'], nextCursor: 5 }, 'nextCursor: Invalid input'],
     ['not json', 'returned a payload that is not JSON: not json'],
     [[], 'expected object, received array'],
