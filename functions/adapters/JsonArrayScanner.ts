@@ -98,6 +98,7 @@ export class JsonArrayScanner {
   public *push(chunk: Uint8Array): Generator<JsonArrayElement> {
     const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const chunkStart = this.#offset;
+    this.#offset += bytes.length;
     // Where the open element's bytes start in this chunk.
     let elementFrom = 0;
     for (let at = 0; at < bytes.length; at++) {
@@ -121,7 +122,6 @@ export class JsonArrayScanner {
     }
     // Copied, so that a long chunk is not kept alive by the few bytes of an element it ends with.
     if (this.#element) this.#element.pieces.push(Buffer.from(bytes.subarray(elementFrom)));
-    this.#offset += bytes.length;
   }
 
   /** Checks that the array was closed. @throws JsonArrayError when it was not */
@@ -130,7 +130,7 @@ export class JsonArrayScanner {
     throw new JsonArrayError(
       this.#expecting === 'open'
         ? 'holds no JSON value'
-        : `the JSON array has no closing "]": the object ends at byte ${this.#offset}`,
+        : `the JSON array has no closing "]" (the text ends at byte ${this.#offset})`,
     );
   }
 

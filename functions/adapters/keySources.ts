@@ -359,9 +359,10 @@ export class S3KeyProvider implements KeyProvider<string> {
 const NEWLINE = 0x0a;
 
 /**
- * Reads `chunks` up to the first byte that is not whitespace and tells the object's format from it: a
- * JSON array when it opens one (an object too, which the array reader then refuses by name), one key
- * per line otherwise. `chunks` of the result is every chunk again, those read included.
+ * Reads `chunks` up to the first byte that is not whitespace, within the object's first
+ * `FORMAT_HEAD_BYTES`, and tells the object's format from it: a JSON array when it opens one (an
+ * object too, which the array reader then refuses by name), one key per line otherwise. `chunks` of
+ * the result is every chunk again, those read included.
  */
 const peekFormat = async (
   iterator: AsyncIterator<Uint8Array>,
@@ -369,11 +370,12 @@ const peekFormat = async (
   const seen: Uint8Array[] = [];
   let offset = 0;
   let first: number | undefined;
-  while (first === undefined) {
+  while (first === undefined && offset < FORMAT_HEAD_BYTES) {
     const next = await iterator.next();
     if (next.done) break;
     seen.push(next.value);
-    first = firstSignificantByte(next.value, offset);
+    // Only the head counts, as it is all that a resumed read fetches to tell the format.
+    first = firstSignificantByte(next.value.subarray(0, FORMAT_HEAD_BYTES - offset), offset);
     offset += next.value.length;
   }
   const rest = { [Symbol.asyncIterator]: () => iterator };

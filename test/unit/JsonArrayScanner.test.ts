@@ -75,8 +75,8 @@ describe('JsonArrayScanner', () => {
     ['[,"a"]', 'not valid JSON at byte 1: expected an element, found ","'],
     ['["a", {"key": x}]', 'element 1 (at byte 6) is not valid JSON: '],
     ['["a"] "b"', 'content after the closing "]" at byte 6: """'],
-    ['["a", "b"', 'the JSON array has no closing "]": the object ends at byte 9'],
-    ['["a", "b', 'the JSON array has no closing "]": the object ends at byte 8'],
+    ['["a", "b"', 'the JSON array has no closing "]" (the text ends at byte 9)'],
+    ['["a", "b', 'the JSON array has no closing "]" (the text ends at byte 8)'],
   ])('refuses %s', (json, message) => {
     expect(() => scanText(json)).toThrow(JsonArrayError);
     expect(() => scanText(json)).toThrow(message);

@@ -197,7 +197,7 @@ describe('S3KeyProvider reading a JSON array', () => {
     ['["a" "b"]', 'not valid JSON at byte 5: expected "," or "]", found """'],
     ['["a", {"key": b}]', 'element 1 (at byte 6) is not valid JSON: '],
     ['["a"]\n"b"', 'content after the closing "]" at byte 6: """'],
-    ['["a", "b"\n', 'the JSON array has no closing "]": the object ends at byte 10'],
+    ['["a", "b"\n', 'the JSON array has no closing "]" (the text ends at byte 10)'],
     [
       '{"keys": ["a"]}',
       'the top-level JSON value is not an array (it starts with "{" at byte 0): ' +
