@@ -99,9 +99,9 @@ const FORMAT_HEAD_BYTES = 1_024;
 export interface S3KeyProviderOptions {
   client: S3Client;
   bucket: string;
-  /** The object's key: a text file with one cache key per line. Exactly one of `key` and `prefix`. */
+  /** The object's key: one cache key per line, or a JSON array of keys. Exactly one of `key` and `prefix`. */
   key?: string;
-  /** Reads every object whose key starts with this, each a text file like `key`'s. */
+  /** Reads every object whose key starts with this, each in either format, told object by object. */
   prefix?: string;
   /** Objects under `prefix` read at once. Default `DEFAULT_PARALLEL_READS`. */
   parallelReads?: number;
@@ -109,11 +109,14 @@ export interface S3KeyProviderOptions {
 }
 
 /**
- * Provides the keys listed in an S3 object, one per line (UTF-8; `\n` or `\r\n`; blank lines and
- * whitespace around a key are ignored), or in every object under a prefix. An object is streamed and
- * keys are yielded as they arrive, so a 100 MB listing never sits in memory as one string. A read's
- * position is the byte offset after its last key; a read resumed there asks S3 for the rest of the
- * object only (a ranged GetObject).
+ * Provides the keys listed in an S3 object, or in every object under a prefix. An object lists its
+ * keys one per line (UTF-8; `\n` or `\r\n`; blank lines and whitespace around a key are ignored), or,
+ * when its first byte that is not whitespace is `[`, as a JSON array of keys and
+ * `{ "key": "…", "weight": n }` objects, as a `LambdaKeyProvider` page lists them. An object is
+ * streamed and keys are yielded as they arrive (an array element by element, see `JsonArrayScanner`),
+ * so a 100 MB listing never sits in memory as one string. A read's position is the byte offset after
+ * its last key (line or element); a read resumed there fetches the object's first KiB to tell its
+ * format, then asks S3 for the rest of the object only (a ranged GetObject).
  *
  * Under a prefix, objects are listed page by page (ListObjectsV2) and read `parallelReads` at a time,
  * their keys interleaved as they arrive. The position is the last object started and the byte offset
@@ -122,6 +125,8 @@ export interface S3KeyProviderOptions {
  *
  * @example
  * const provider = new S3KeyProvider({ client: new S3Client({}), bucket: 'my-bucket', key: 'warm/keys.txt' });
+ * // warm/top.json: ["home", { "key": "product:1", "weight": 50 }, "product:2"]
+ * const weighted = new S3KeyProvider({ client: new S3Client({}), bucket: 'my-bucket', key: 'warm/top.json' });
  * const everyDay = new S3KeyProvider({ client: new S3Client({}), bucket: 'my-bucket', prefix: 'warm/daily/' });
  */
 export class S3KeyProvider implements KeyProvider<string> {
