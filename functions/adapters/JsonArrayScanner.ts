@@ -1,4 +1,4 @@
-import { CacheWarmersError } from '../core';
+import { CacheWarmersError, describeError } from '../core';
 
 /** One element of a JSON array and where it lies in the bytes scanned. */
 export interface JsonArrayElement {
@@ -211,7 +211,7 @@ export class JsonArrayScanner {
       return { index, start: element.start, end, value: JSON.parse(text) };
     } catch (error) {
       throw new JsonArrayError(
-        `${this.describe({ index, start: element.start })} is not valid JSON: ${(error as Error).message}`,
+        `${this.describe({ index, start: element.start })} is not valid JSON: ${describeError(error)}`,
       );
     }
   }
