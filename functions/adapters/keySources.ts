@@ -18,6 +18,13 @@ import {
   SourcePositionError,
 } from '../core';
 import { isRetryableAwsError } from './awsErrors';
+import {
+  firstSignificantByte,
+  type JsonArrayElement,
+  JsonArrayError,
+  JsonArrayScanner,
+  opensJsonContainer,
+} from './JsonArrayScanner';
 import { describeIssues, MAX_KEY_BYTES } from './warmMessage';
 import * as z from './zod';
 
@@ -68,12 +75,33 @@ const checkParallelReads = (parallelReads: number, source: string): number => {
   return parallelReads;
 };
 
+/** One key as a listing gives it, a Lambda page or a JSON array in S3: a string, or a key with its weight. */
+const keyCandidateSchema = z.union(
+  [
+    z.string().check(z.minLength(1, 'a key must not be empty')),
+    z.object({
+      key: z.string().check(z.minLength(1, 'a key must not be empty')),
+      weight: z.number().check(z.refine(Number.isFinite, 'a weight must be a finite number')),
+    }),
+  ],
+  { error: 'expected a key (a string) or { "key": "…", "weight": n }' },
+);
+
+/** How an S3 object lists its keys: told from its first byte that is not whitespace. */
+type ObjectFormat = 'lines' | 'json';
+
+/** The longest element of a JSON array of keys: a longest key, with room for escapes and a pretty-printed `{ key, weight }`. */
+const MAX_JSON_ELEMENT_BYTES = 4 * MAX_KEY_BYTES;
+
+/** Bytes a resumed read fetches from an object's head to tell its format. */
+const FORMAT_HEAD_BYTES = 1_024;
+
 export interface S3KeyProviderOptions {
   client: S3Client;
   bucket: string;
-  /** The object's key: a text file with one cache key per line. Exactly one of `key` and `prefix`. */
+  /** The object's key: one cache key per line, or a JSON array of keys. Exactly one of `key` and `prefix`. */
   key?: string;
-  /** Reads every object whose key starts with this, each a text file like `key`'s. */
+  /** Reads every object whose key starts with this, each in either format, told object by object. */
   prefix?: string;
   /** Objects under `prefix` read at once. Default `DEFAULT_PARALLEL_READS`. */
   parallelReads?: number;
@@ -81,11 +109,14 @@ export interface S3KeyProviderOptions {
 }
 
 /**
- * Provides the keys listed in an S3 object, one per line (UTF-8; `\n` or `\r\n`; blank lines and
- * whitespace around a key are ignored), or in every object under a prefix. An object is streamed and
- * keys are yielded as they arrive, so a 100 MB listing never sits in memory as one string. A read's
- * position is the byte offset after its last key; a read resumed there asks S3 for the rest of the
- * object only (a ranged GetObject).
+ * Provides the keys listed in an S3 object, or in every object under a prefix. An object lists its
+ * keys one per line (UTF-8; `\n` or `\r\n`; blank lines and whitespace around a key are ignored), or,
+ * when its first byte that is not whitespace is `[`, as a JSON array of keys and
+ * `{ "key": "…", "weight": n }` objects, as a `LambdaKeyProvider` page lists them. An object is
+ * streamed and keys are yielded as they arrive (an array element by element, see `JsonArrayScanner`),
+ * so a 100 MB listing never sits in memory as one string. A read's position is the byte offset after
+ * its last key (line or element); a read resumed there fetches the object's first KiB to tell its
+ * format, then asks S3 for the rest of the object only (a ranged GetObject).
  *
  * Under a prefix, objects are listed page by page (ListObjectsV2) and read `parallelReads` at a time,
  * their keys interleaved as they arrive. The position is the last object started and the byte offset
@@ -94,6 +125,8 @@ export interface S3KeyProviderOptions {
  *
  * @example
  * const provider = new S3KeyProvider({ client: new S3Client({}), bucket: 'my-bucket', key: 'warm/keys.txt' });
+ * // warm/top.json: ["home", { "key": "product:1", "weight": 50 }, "product:2"]
+ * const weighted = new S3KeyProvider({ client: new S3Client({}), bucket: 'my-bucket', key: 'warm/top.json' });
  * const everyDay = new S3KeyProvider({ client: new S3Client({}), bucket: 'my-bucket', prefix: 'warm/daily/' });
  */
 export class S3KeyProvider implements KeyProvider<string> {
@@ -143,7 +176,7 @@ export class S3KeyProvider implements KeyProvider<string> {
       );
     }
     const read = { offset: (position as number | undefined) ?? 0 };
-    return { position: () => read.offset, [Symbol.asyncIterator]: () => this.#readLines(key, read) };
+    return { position: () => read.offset, [Symbol.asyncIterator]: () => this.#readKeysOf(key, read) };
   }
 
   /** The keys of the objects under `prefix` after `after`, in S3's order, listed a page at a time. */
@@ -183,35 +216,63 @@ export class S3KeyProvider implements KeyProvider<string> {
     }
   }
 
-  /** Yields the keys of object `key` from `read.offset` on, moving it past each key's line as the key is yielded. */
-  async *#readLines(key: string, read: { offset: number }): AsyncGenerator<string> {
+  /** Yields the keys of object `key` from `read.offset` on, moving it past each key as the key is yielded. */
+  async *#readKeysOf(key: string, read: { offset: number }): AsyncGenerator<KeyCandidate<string>> {
     const from = read.offset;
-    const body = await this.#open(key, from);
-    if (!body) return;
-    let lineNumber = 0;
-    let unfinished: Buffer = Buffer.alloc(0);
-    const tooLong = () => this.#lineTooLong(key, lineNumber + 1, from);
     try {
-      for await (const chunk of body) {
-        const bytes = unfinished.length > 0 ? Buffer.concat([unfinished, chunk]) : Buffer.from(chunk);
-        let lineStart = 0;
-        for (let end = bytes.indexOf(NEWLINE); end !== -1; end = bytes.indexOf(NEWLINE, lineStart)) {
-          if (end - lineStart > MAX_KEY_BYTES) throw tooLong();
-          const line = bytes.toString('utf8', lineStart, end).trim();
-          lineNumber++;
-          read.offset += end + 1 - lineStart;
-          lineStart = end + 1;
-          if (line !== '') yield line;
-        }
-        unfinished = bytes.subarray(lineStart);
-        // An object without newlines would otherwise be buffered whole.
-        if (unfinished.length > MAX_KEY_BYTES) throw tooLong();
-      }
+      // A resumed read starts past the head that tells the format, so it reads the head on its own.
+      const formatOfHead = from > 0 ? await this.#formatOfHead(key) : undefined;
+      const body = await this.#open(key, from);
+      if (!body) return;
+      const { format, chunks } = formatOfHead
+        ? { format: formatOfHead, chunks: body }
+        : await peekFormat(body[Symbol.asyncIterator]());
+      yield* format === 'json' ? this.#readJsonArray(key, read, chunks) : this.#readLines(key, read, chunks);
     } catch (error) {
       if (error instanceof KeySourceError) throw error;
+      if (error instanceof JsonArrayError) {
+        throw new KeySourceError(`${this.#location(key)}: ${error.message}`, { cause: error });
+      }
       throw new KeySourceError(`${this.#location(key)}: reading failed: ${describeAwsError(error)}`, {
         cause: error,
       });
+    }
+  }
+
+  /** The format of object `key`, told from its first bytes. */
+  async #formatOfHead(key: string): Promise<ObjectFormat> {
+    const head = await this.#open(key, 0, FORMAT_HEAD_BYTES - 1);
+    if (!head) return 'lines';
+    const iterator = head[Symbol.asyncIterator]();
+    const { format } = await peekFormat(iterator);
+    await iterator.return?.();
+    return format;
+  }
+
+  /** Yields the keys of a newline-delimited object from `read.offset` on, moving it past each key's line as the key is yielded. */
+  async *#readLines(
+    key: string,
+    read: { offset: number },
+    body: AsyncIterable<Uint8Array>,
+  ): AsyncGenerator<string> {
+    const from = read.offset;
+    let lineNumber = 0;
+    let unfinished: Buffer = Buffer.alloc(0);
+    const tooLong = () => this.#lineTooLong(key, lineNumber + 1, from);
+    for await (const chunk of body) {
+      const bytes = unfinished.length > 0 ? Buffer.concat([unfinished, chunk]) : Buffer.from(chunk);
+      let lineStart = 0;
+      for (let end = bytes.indexOf(NEWLINE); end !== -1; end = bytes.indexOf(NEWLINE, lineStart)) {
+        if (end - lineStart > MAX_KEY_BYTES) throw tooLong();
+        const line = bytes.toString('utf8', lineStart, end).trim();
+        lineNumber++;
+        read.offset += end + 1 - lineStart;
+        lineStart = end + 1;
+        if (line !== '') yield line;
+      }
+      unfinished = bytes.subarray(lineStart);
+      // An object without newlines would otherwise be buffered whole.
+      if (unfinished.length > MAX_KEY_BYTES) throw tooLong();
     }
     const line = unfinished.toString('utf8').trim();
     read.offset += unfinished.length;
@@ -226,8 +287,46 @@ export class S3KeyProvider implements KeyProvider<string> {
     );
   }
 
-  /** Object `key`'s body from byte `from` on; nothing when `from` is at or past its end. */
-  async #open(key: string, from: number): Promise<AsyncIterable<Uint8Array> | undefined> {
+  /**
+   * Yields the keys of an object holding a JSON array from `read.offset` on, moving it just past each
+   * element as its key is yielded. One element at a time is held and parsed, never the array.
+   */
+  async *#readJsonArray(
+    key: string,
+    read: { offset: number },
+    body: AsyncIterable<Uint8Array>,
+  ): AsyncGenerator<KeyCandidate<string>> {
+    const scanner = new JsonArrayScanner({ from: read.offset, maxElementBytes: MAX_JSON_ELEMENT_BYTES });
+    for await (const chunk of body) {
+      for (const element of scanner.push(chunk)) {
+        const candidate = this.#candidateOf(key, element, scanner);
+        read.offset = element.end;
+        yield candidate;
+      }
+    }
+    scanner.end();
+  }
+
+  /** The key of one element of a JSON array; a `KeySourceError` naming the element when it holds none. */
+  #candidateOf(key: string, element: JsonArrayElement, scanner: JsonArrayScanner): KeyCandidate<string> {
+    const where = `${this.#location(key)}: ${scanner.describe(element)}`;
+    const parsed = keyCandidateSchema.safeParse(element.value);
+    if (!parsed.success) {
+      throw new KeySourceError(
+        `${where}, ${JSON.stringify(element.value).slice(0, 80)}, is not a key: ${describeIssues(parsed.error)}`,
+      );
+    }
+    const candidate = parsed.data;
+    if (Buffer.byteLength(typeof candidate === 'string' ? candidate : candidate.key) > MAX_KEY_BYTES) {
+      throw new KeySourceError(
+        `${where} holds a key longer than ${MAX_KEY_BYTES} bytes, the longest key accepted`,
+      );
+    }
+    return candidate;
+  }
+
+  /** Object `key`'s body from byte `from` on (to byte `to`, included); nothing when `from` is at or past its end. */
+  async #open(key: string, from: number, to?: number): Promise<AsyncIterable<Uint8Array> | undefined> {
     const { client, bucket, retry = DEFAULT_KEY_SOURCE_RETRY } = this.#options;
     let body: unknown;
     try {
@@ -237,7 +336,7 @@ export class S3KeyProvider implements KeyProvider<string> {
             new GetObjectCommand({
               Bucket: bucket,
               Key: key,
-              Range: from > 0 ? `bytes=${from}-` : undefined,
+              Range: from > 0 || to !== undefined ? `bytes=${from}-${to ?? ''}` : undefined,
             }),
           ),
         retry,
@@ -263,6 +362,36 @@ export class S3KeyProvider implements KeyProvider<string> {
 }
 
 const NEWLINE = 0x0a;
+
+/**
+ * Reads `chunks` up to the first byte that is not whitespace, within the object's first
+ * `FORMAT_HEAD_BYTES`, and tells the object's format from it: a JSON array when it opens one (an
+ * object too, which the array reader then refuses by name), one key per line otherwise. `chunks` of
+ * the result is every chunk again, those read included.
+ */
+const peekFormat = async (
+  iterator: AsyncIterator<Uint8Array>,
+): Promise<{ format: ObjectFormat; chunks: AsyncIterable<Uint8Array> }> => {
+  const seen: Uint8Array[] = [];
+  let offset = 0;
+  let first: number | undefined;
+  while (first === undefined && offset < FORMAT_HEAD_BYTES) {
+    const next = await iterator.next();
+    if (next.done) break;
+    seen.push(next.value);
+    // Only the head counts, as it is all that a resumed read fetches to tell the format.
+    first = firstSignificantByte(next.value.subarray(0, FORMAT_HEAD_BYTES - offset), offset);
+    offset += next.value.length;
+  }
+  const rest = { [Symbol.asyncIterator]: () => iterator };
+  return {
+    format: first !== undefined && opensJsonContainer(first) ? 'json' : 'lines',
+    chunks: (async function* () {
+      yield* seen;
+      yield* rest;
+    })(),
+  };
+};
 
 /** A DynamoDB Query, for reading one partition (or one index partition) instead of the whole table. */
 export interface DynamoKeyQuery {
@@ -497,15 +626,7 @@ function* segmentsAfter(after: number | null, segments: number): Generator<numbe
 }
 
 const lambdaKeysPageSchema = z.object({
-  keys: z.array(
-    z.union([
-      z.string().check(z.minLength(1, 'a key must not be empty')),
-      z.object({
-        key: z.string().check(z.minLength(1, 'a key must not be empty')),
-        weight: z.number().check(z.refine(Number.isFinite, 'a weight must be a finite number')),
-      }),
-    ]),
-  ),
+  keys: z.array(keyCandidateSchema),
   nextCursor: z.nullish(z.string()),
 });
 

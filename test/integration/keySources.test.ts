@@ -35,6 +35,24 @@ const readAll = async <K>(provider: KeyProvider<K>): Promise<KeyCandidate<K>[]> 
   return candidates;
 };
 
+/**
+ * A JSON array of `count` keys, as a list written by hand or by a tool might hold them: multi-byte
+ * UTF-8, escaped quotes and backslashes, every fifth key a `{ key, weight }` object, and assorted
+ * whitespace between elements. Returns its text and the candidates it holds, in order.
+ */
+const jsonArrayOfKeys = (count: number): { body: string; candidates: KeyCandidate<string>[] } => {
+  const candidates: KeyCandidate<string>[] = Array.from({ length: count }, (_, index) => {
+    const key = `ключ:${index}:"商品"\\${index % 10}`;
+    return index % 5 === 0 ? { key, weight: index / 4 } : key;
+  });
+  const separators = [',', ', ', ',\n  ', '\r\n,\t'];
+  const elements = candidates.map(
+    (candidate, index) =>
+      `${JSON.stringify(candidate, null, index % 2 === 0 ? 0 : 2)}${separators[index % 4]}`,
+  );
+  return { body: `\n[\n${elements.join('').replace(/[,\s]+$/, '')}\n]\n`, candidates };
+};
+
 describe('S3KeyProvider against fauxqs S3', () => {
   let s3: Awaited<ReturnType<typeof startLocalS3>>;
   let client: S3Client;
@@ -61,6 +79,18 @@ describe('S3KeyProvider against fauxqs S3', () => {
 
     expect(read).toHaveLength(keys.length);
     expect(read).toEqual(keys);
+  });
+
+  it('streams every key of a multi-megabyte JSON array in order, each with its weight', async () => {
+    const { body, candidates } = jsonArrayOfKeys(150_000);
+    expect(Buffer.byteLength(body)).toBeGreaterThan(5_000_000);
+    expect(JSON.parse(body)).toEqual(candidates);
+    await client.send(new PutObjectCommand({ Bucket: 'keys', Key: 'big/keys.json', Body: body }));
+
+    const read = await readAll(new S3KeyProvider({ client, bucket: 'keys', key: 'big/keys.json' }));
+
+    expect(read).toHaveLength(candidates.length);
+    expect(read).toEqual(candidates);
   });
 
   it('reads the last line of an object that does not end with a newline', async () => {
@@ -311,6 +341,65 @@ describe('key sources read in parallel, resumed in continuations, against their 
       expect(continuations).toBeGreaterThan(10);
       expect([...keys].sort()).toEqual(objects.flat().sort());
       expect(reads.most).toBe(3);
+    } finally {
+      await close();
+    }
+  });
+
+  it('S3 JSON array: every key exactly once across continuations, each resumed one telling the format from the head', async () => {
+    const { client, close } = await startLocalS3();
+    try {
+      await client.send(new CreateBucketCommand({ Bucket: 'json' }));
+      const { body, candidates } = jsonArrayOfKeys(40_000);
+      await client.send(new PutObjectCommand({ Bucket: 'json', Key: 'keys.json', Body: body }));
+      const ranges: (string | undefined)[] = [];
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName === 'GetObjectCommand')
+            ranges.push((args.input as { Range?: string }).Range);
+          return next(args);
+        },
+        { step: 'initialize' },
+      );
+      const provider = new S3KeyProvider({ client, bucket: 'json', key: 'keys.json' });
+
+      const { keys, continuations } = await readInContinuations(
+        (position) => provider.readKeys(position),
+        3_001,
+      );
+
+      expect(continuations).toBeGreaterThan(10);
+      expect(keys).toEqual(candidates);
+      expect(ranges.filter((range) => range === 'bytes=0-1023')).toHaveLength(continuations - 1);
+    } finally {
+      await close();
+    }
+  });
+
+  it('S3 prefix holding a list of lines and a JSON array: each read in its format, across continuations', async () => {
+    const { client, close } = await startLocalS3();
+    try {
+      await client.send(new CreateBucketCommand({ Bucket: 'mixed' }));
+      const lines = Array.from({ length: 500 }, (_, index) => `line:${index}`);
+      const { body, candidates } = jsonArrayOfKeys(500);
+      await client.send(
+        new PutObjectCommand({ Bucket: 'mixed', Key: 'keys/a.txt', Body: `${lines.join('\n')}\n` }),
+      );
+      await client.send(new PutObjectCommand({ Bucket: 'mixed', Key: 'keys/b.json', Body: body }));
+      const provider = new S3KeyProvider({ client, bucket: 'mixed', prefix: 'keys/', parallelReads: 2 });
+      const keyOf = (candidate: KeyCandidate<string>) =>
+        typeof candidate === 'string' ? candidate : candidate.key;
+
+      const { keys, continuations } = await readInContinuations(
+        (position) => provider.readKeys(position),
+        97,
+      );
+
+      expect(continuations).toBeGreaterThan(10);
+      expect(keys.map(keyOf).sort()).toEqual([...lines, ...candidates.map(keyOf)].sort());
+      expect(keys.filter((candidate) => typeof candidate !== 'string')).toEqual(
+        candidates.filter((candidate) => typeof candidate !== 'string'),
+      );
     } finally {
       await close();
     }

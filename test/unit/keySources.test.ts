@@ -138,6 +138,107 @@ describe('S3KeyProvider', () => {
   });
 });
 
+describe('S3KeyProvider reading a JSON array', () => {
+  const provider = () =>
+    new S3KeyProvider({
+      client: new S3Client({}),
+      bucket: 'keys-bucket',
+      key: 'warm/keys.json',
+      retry: noWait,
+    });
+
+  /** `text` a byte at a time: every chunk boundary, inside strings, escapes and UTF-8 sequences. */
+  const byteByByte = (text: string) => bodyOf([...Buffer.from(text)].map((byte) => Buffer.from([byte])));
+
+  it('streams strings and { key, weight } objects, split across chunks anywhere', async () => {
+    s3.on(GetObjectCommand).resolves({
+      Body: byteByByte(
+        '\uFEFF\n [\n  "user:1", "price:€",\t{ "key": "q\\"uote\\\\", "weight": 5 },\r\n"[,]"\n]\n',
+      ),
+    });
+
+    expect(await readAll(provider())).toEqual(['user:1', 'price:€', { key: 'q"uote\\', weight: 5 }, '[,]']);
+  });
+
+  it('resumed past an element, reads the head to tell the format, then the rest from there', async () => {
+    const json = '["a", {"key": "b", "weight": 2}, "c"]';
+    const afterB = json.indexOf('}') + 1;
+    s3.on(GetObjectCommand, { Range: undefined }).resolves({ Body: bodyOf([json]) });
+    s3.on(GetObjectCommand, { Range: 'bytes=0-1023' }).resolves({ Body: bodyOf([json]) });
+    s3.on(GetObjectCommand, { Range: `bytes=${afterB}-` }).resolves({ Body: bodyOf([json.slice(afterB)]) });
+
+    const first = provider().readKeys();
+    const read: KeyCandidate<string>[] = [];
+    for await (const candidate of first) {
+      read.push(candidate);
+      if (read.length === 2) break;
+    }
+    expect(first.position()).toBe(afterB);
+
+    for await (const candidate of provider().readKeys(afterB)) read.push(candidate);
+    expect(read).toEqual(['a', { key: 'b', weight: 2 }, 'c']);
+    expect(s3.commandCalls(GetObjectCommand).map((call) => call.args[0].input.Range)).toEqual([
+      undefined,
+      'bytes=0-1023',
+      `bytes=${afterB}-`,
+    ]);
+  });
+
+  it.each([
+    [
+      '["a", 42]',
+      'element 1 (at byte 6), 42, is not a key: expected a key (a string) or { "key": "…", "weight": n }',
+    ],
+    [
+      '["a", {"key": "b"}]',
+      'element 1 (at byte 6), {"key":"b"}, is not a key: expected a key (a string) or { "key": "…", "weight": n }',
+    ],
+    ['["a", ""]', 'element 1 (at byte 6), "", is not a key: a key must not be empty'],
+    ['["a" "b"]', 'not valid JSON at byte 5: expected "," or "]", found """'],
+    ['["a", {"key": b}]', 'element 1 (at byte 6) is not valid JSON: '],
+    ['["a"]\n"b"', 'content after the closing "]" at byte 6: """'],
+    ['["a", "b"\n', 'the JSON array has no closing "]" (the text ends at byte 10)'],
+    [
+      '{"keys": ["a"]}',
+      'the top-level JSON value is not an array (it starts with "{" at byte 0): ' +
+        'expected ["key", { "key": "other", "weight": 5 }, …]',
+    ],
+    [
+      `["${'k'.repeat(MAX_KEY_BYTES + 1)}"]`,
+      'element 0 (at byte 1) holds a key longer than 1024 bytes, the longest key accepted',
+    ],
+  ])('refuses %s, naming the object and the element', async (json, message) => {
+    s3.on(GetObjectCommand).resolves({ Body: bodyOf([json]) });
+
+    const failure = readAll(provider());
+    await expect(failure).rejects.toThrow(KeySourceError);
+    await expect(failure).rejects.toThrow(`s3://keys-bucket/warm/keys.json: ${message}`);
+  });
+
+  it('stops at an element too long to hold a key, without reading the rest', async () => {
+    const chunks = ['["a", "', 'x'.repeat(3 * MAX_KEY_BYTES), 'x'.repeat(3 * MAX_KEY_BYTES), 'never read"]'];
+    let pulled = 0;
+    async function* body() {
+      for (const chunk of chunks) {
+        pulled++;
+        yield Buffer.from(chunk);
+      }
+    }
+    s3.on(GetObjectCommand).resolves({ Body: body() as unknown as GetObjectCommandOutput['Body'] });
+
+    const read: KeyCandidate<string>[] = [];
+    const failure = (async () => {
+      for await (const candidate of await provider().getKeys()) read.push(candidate);
+    })();
+
+    await expect(failure).rejects.toThrow(
+      's3://keys-bucket/warm/keys.json: element 1 (at byte 6) is longer than 4096 bytes, the longest element accepted',
+    );
+    expect(read).toEqual(['a']);
+    expect(pulled).toBe(3);
+  });
+});
+
 describe('S3KeyProvider under a prefix', () => {
   const provider = (options: Partial<S3KeyProviderOptions> = {}) =>
     new S3KeyProvider({
@@ -491,8 +592,11 @@ describe('LambdaKeyProvider', () => {
 
   it.each([
     [{ items: ['a'] }, 'keys: Invalid input: expected array, received undefined'],
-    [{ keys: ['a', 7] }, 'keys.1: Invalid input'],
-    [{ keys: [{ key: 'a', weight: 'high' }] }, 'keys.0: Invalid input'],
+    [{ keys: ['a', 7] }, 'keys.1: expected a key (a string) or { "key": "…", "weight": n }'],
+    [
+      { keys: [{ key: 'a', weight: 'high' }] },
+      'keys.0: expected a key (a string) or { "key": "…", "weight": n }',
+    ],
     [{ keys: ['a'], nextCursor: 5 }, 'nextCursor: Invalid input'],
     ['not json', 'returned a payload that is not JSON: not json'],
     [[], 'expected object, received array'],
