@@ -52,10 +52,8 @@ export const handlerEntry = (handler: FunctionHandler): string =>
  * left out of their first bundle (each stays under 600 KiB), the cheap ones are in every bundle.
  */
 export const FUNCTION_VARIANTS: Record<FunctionHandler, readonly (readonly BundlePart[])[]> = {
-  warm: [
-    ['s3', 'lambda'],
-    ['s3', 'lambda', 'cache', 'cacheLookup', 'cacheSecret'],
-  ],
+  // S3 key lists are common, a Lambda that lists keys is not: as for consume, it takes the full bundle.
+  warm: [['s3'], ['s3', 'lambda', 'cache', 'cacheLookup', 'cacheSecret']],
   consume: [
     ['cache', 'cacheSecret'],
     ['lambda', 'cache', 'cacheLookup', 'cacheSecret', 'headerSecrets', 'msgpack'],

@@ -98,7 +98,9 @@ describe('omittedBundleParts', () => {
 describe('functionVariant', () => {
   it('picks the smallest bundle that holds every part the configuration uses', () => {
     const staticKeys = { [KEY_SOURCES_VARIABLE]: JSON.stringify([{ type: 'static', keys: ['home'] }]) };
-    expect(functionVariant('warm', staticKeys).name).toBe('warm-s3-lambda');
+    expect(functionVariant('warm', staticKeys).name).toBe('warm-s3');
+    const lambdaKeys = { [KEY_SOURCES_VARIABLE]: JSON.stringify([{ type: 'lambda', functionName: 'list' }]) };
+    expect(functionVariant('warm', lambdaKeys).name).toBe('warm-s3-lambda-cache-cacheLookup-cacheSecret');
     expect(
       functionVariant('warm', { ...staticKeys, ...resourceVariables({ cacheUrl: 'rediss://cache:6379' }) })
         .name,
