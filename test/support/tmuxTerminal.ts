@@ -26,6 +26,8 @@ export interface TmuxTerminalOptions {
 export class TmuxTerminal {
   readonly #socket: string;
   readonly #options: TmuxTerminalOptions;
+  /** Commands `run` so far. */
+  #commands = 0;
 
   private constructor(socket: string, options: TmuxTerminalOptions) {
     this.#socket = socket;
@@ -103,8 +105,10 @@ export class TmuxTerminal {
     command: string,
     timeoutMs: number,
   ): Promise<{ screen: string; exitCode: number }> {
-    this.type(window, `clear; ${command}; echo "<<exit $?>>"`);
-    const [, code] = await this.waitFor(window, /<<exit (\d+)>>/, timeoutMs);
+    // Numbered: the last command's exit line stays on the screen until `clear` runs, and is not this one's.
+    const marker = `<<exit ${++this.#commands}`;
+    this.type(window, `clear; ${command}; echo "${marker} $?>>"`);
+    const [, code] = await this.waitFor(window, new RegExp(`${marker} (\\d+)>>`), timeoutMs);
     return { screen: this.screen(window), exitCode: Number(code) };
   }
 
