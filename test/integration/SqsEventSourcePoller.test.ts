@@ -224,7 +224,7 @@ describe.concurrent('SqsEventSourcePoller against fauxqs', () => {
   });
 
   it('dead-letters a poison message after maxReceiveCount deliveries, body and attributes intact', async () => {
-    const { queueUrl, dlqUrl } = await newQueue({ maxReceiveCount: 3, visibilityTimeoutSeconds: 3 });
+    const { queueUrl, dlqUrl } = await newQueue({ maxReceiveCount: 2, visibilityTimeoutSeconds: 3 });
     const poison = JSON.stringify({ v: 1, runId: 'run', id: 'run/0', keys: ['poison'], attempt: 0 });
     await sendBodies(queueUrl, bodies(4, 'good'));
     await new SqsSender(sqs.client, queueUrl).send([{ body: poison, attributes: { origin: 'test' } }]);
@@ -240,7 +240,7 @@ describe.concurrent('SqsEventSourcePoller against fauxqs', () => {
     });
     await poller.drain({ timeoutMs: 30_000 });
 
-    expect(deliveries.get(poison)).toEqual(['1', '2', '3']);
+    expect(deliveries.get(poison)).toEqual(['1', '2']);
     for (const body of bodies(4, 'good')) expect(deliveries.get(body)).toEqual(['1']);
     expect(poller.stats).toMatchObject({ deleted: 4, redriven: 1 });
     const { Messages = [] } = await sqs.client.send(
