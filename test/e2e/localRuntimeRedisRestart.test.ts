@@ -11,7 +11,7 @@ import {
 
 // Waits of up to 6, 12 and 24 s give keys caught by the restart up to 42 s to find Redis back on a
 // busy machine, where the restart and the reconnect can take several seconds.
-const scenario = useLocalRuntimeScenario(3);
+const scenario = useLocalRuntimeScenario({ deliveries: 4, requeueDelaySeconds: 3 });
 
 describe('the local runtime when redis-server is killed and restarted midway', () => {
   it('ends with every key counted and cached', async () => {

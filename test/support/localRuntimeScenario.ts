@@ -126,16 +126,22 @@ export const expectRunEndedWhole = async (runId: string, run: RunStatusReport, w
 };
 
 /**
- * Starts, for the tests of a file, a Redis server, the origin and a local runtime over them: four
- * deliveries a key, the waits between them at most 2, 4 and 8 times `requeueDelaySeconds`. One local
+ * Starts, for the tests of a file, a Redis server, the origin and a local runtime over them: `deliveries`
+ * a key, the waits between them at most 2, 4, 8… times `requeueDelaySeconds`. One local
  * runtime per process: its handlers read their configuration when first imported.
  */
-export const useLocalRuntimeScenario = (requeueDelaySeconds: number): { redis: () => LocalRedis } => {
+export const useLocalRuntimeScenario = ({
+  deliveries,
+  requeueDelaySeconds,
+}: {
+  deliveries: number;
+  requeueDelaySeconds: number;
+}): { redis: () => LocalRedis } => {
   beforeAll(async () => {
     [redis, origin] = await Promise.all([startRedisServer({}, { durable: true }), startOrigin()]);
     runtime = await startLocalRuntime({
       cacheUrl: redis.url,
-      warming: { maxWorkers: 8, retryBaseDelayMs: 5, maxRetries: 4, requeueDelaySeconds },
+      warming: { maxWorkers: 8, retryBaseDelayMs: 5, maxRetries: deliveries, requeueDelaySeconds },
       valueSource: {
         type: 'http',
         urlTemplate: `http://127.0.0.1:${(origin.address() as AddressInfo).port}/values/{key}`,
